@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h - the hub's configuration (libconfig syntax), as a plain struct.
+ *
+ * config.c is the only file that includes <libconfig.h>. The struct owns
+ * all its strings and arrays (copied out of libconfig before
+ * config_destroy()), so every other module depends on this struct only.
+ *
+ * Every key has a type, bounds, a default and one line of help in one table
+ * (config.c). Unknown keys, wrong types and out-of-range values are errors
+ * of the form "FILE:LINE: message". A cross-field check runs after parsing.
+ * The reference file config/kompos-hub.cfg documents every key. */
+#ifndef HUB_CONFIG_H
+#define HUB_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "validate.h"
+
+enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
+enum influx_api { INFLUX_API_V1 = 1, INFLUX_API_V2 = 2 };
+
+struct hub_config {
+    char *site;                     /* "mekarsari"; tag of the hub measurement */
+
+    struct {
+        char *host;                 /* "127.0.0.1"                              */
+        int port;                   /* 1883, 1..65535                           */
+        char *client_id;            /* "kompos-hub"; non-empty                  */
+        int qos;                    /* 1, 0..2                                  */
+        int clean_session;          /* false: a persistent session              */
+        char *username;             /* "" = no authentication                   */
+        char *password_file;        /* "" = none; env KOMPOS_MQTT_PASSWORD wins */
+        int keepalive_s;            /* 30, 5..3600                              */
+        int reconnect_max_s;        /* 30, 1..3600: backoff cap                 */
+        char **subscriptions;       /* ("kube/+/+/+/+", "kube/+/+/+")           */
+        size_t nsubscriptions;      /* >= 1                                     */
+    } mqtt;
+
+    struct {
+        char *url;                  /* "http://127.0.0.1:8086"                  */
+        enum influx_api api;        /* "v1" | "v2"                              */
+        char *database;             /* v1: "kompos"                             */
+        char *retention_policy;     /* v1: "" = the database default            */
+        char *username;             /* v1: "" = no authentication               */
+        char *password_file;        /* v1: env KOMPOS_INFLUX_PASSWORD wins      */
+        char *org;                  /* v2                                       */
+        char *bucket;               /* v2                                       */
+        char *token_file;           /* v2: env KOMPOS_INFLUX_TOKEN wins         */
+        int batch_size;             /* 5000 points, 1..100000                   */
+        int flush_interval_ms;      /* 1000, 10..600000                         */
+        int gzip;                   /* true                                     */
+        int timeout_ms;             /* 5000, 100..600000                        */
+        int max_queue_points;       /* 100000, 1000..10000000: memory bound     */
+        int retry_max_ms;           /* 30000, 100..3600000: backoff cap         */
+        int shutdown_grace_ms;      /* 10000, 0..600000                         */
+    } influx;
+
+    struct {
+        int max_series;             /* 10000, 1..1000000                        */
+        int max_payload_bytes;      /* 4096, 16..1048576                        */
+    } limits;
+
+    struct {
+        int window_s;               /* 60, 1..86400                             */
+        int history_s;              /* 3600, 60..604800                         */
+        int ring_points;            /* 360, 8..100000: readings kept per series */
+        int self_interval_s;        /* 10, 1..3600: the hub measurement         */
+    } stats;
+
+    struct {
+        enum log_level level;       /* "debug" | "info" | "warn" | "error"      */
+    } log;
+
+    struct {
+        char **templates;           /* topic templates, see decode.h            */
+        size_t ntemplates;
+        char **kinds;               /* ("drum", "tank", "site")                 */
+        size_t nkinds;
+    } decode;
+
+    struct {
+        struct range_rule *ranges;  /* tried before the built-in defaults       */
+        size_t nranges;
+        char ds18b20_fields[64];    /* "temp_*_c"; "" disables                  */
+        double ds18b20_hot_c;       /* 80.0                                     */
+        int max_future_s;           /* 300, 0..86400; 0 = no check              */
+    } validate;
+};
+
+/* Fill c with every default (allocating the default strings and lists).
+ * Returns HUB_OK or HUB_ENOMEM. Free with config_free(). */
+int config_defaults(struct hub_config *c);
+
+/* Parse libconfig text. 'name' is the file name used in messages. On
+ * success fills *out (which the caller later frees with config_free()) and
+ * returns HUB_OK. On error returns HUB_EINVAL (or HUB_ENOMEM), leaves *out
+ * zeroed, and writes "name:LINE: message" into err. */
+int config_load_string(const char *text, const char *name,
+                       struct hub_config *out, char *err, size_t errlen);
+
+/* Same, from a file. A missing or unreadable file is "FILE: reason". */
+int config_load_file(const char *path, struct hub_config *out,
+                     char *err, size_t errlen);
+
+/* Free everything the struct owns and zero it. Accepts NULL. */
+void config_free(struct hub_config *c);
+
+/* Fill a validate_cfg that borrows from c (valid while c lives). */
+void config_validate_cfg(const struct hub_config *c, struct validate_cfg *v);
+
+/* Read a secret: the environment variable 'env' if set and non-empty,
+ * else the first line of 'path' (trailing newline removed) if path is
+ * non-empty. Returns HUB_OK (out may be "" when neither is set) or
+ * HUB_EIO with a message in err. Never logs the secret. */
+int config_read_secret(const char *path, const char *env, char *out,
+                       size_t outlen, char *err, size_t errlen);
+
+/* Write every key with its default and help text, in libconfig syntax. */
+void config_print_defaults(FILE *f);
+
+#endif /* HUB_CONFIG_H */

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+int main(void) { fprintf(stderr, "kompos-sim: not built yet\n"); return 1; }
