@@ -24,7 +24,7 @@
 #include "reading.h"
 
 struct range_rule {
-    char pattern[HUB_NAME_MAX];  /* fnmatch pattern, e.g. "temp_*_c", "*_pct" */
+    char pattern[HUB_NAME_MAX];  /* fnmatch pattern such as temp_*_c   */
     double min;
     double max;
 };
@@ -46,7 +46,7 @@ void validate_cfg_defaults(struct validate_cfg *c);
 /* The built-in range table, terminated by an entry with pattern "". */
 const struct range_rule *validate_default_ranges(void);
 
-/* Find the range for a field. Returns 1 and sets *min/*max if a rule
+/* Find the range for a field. Returns 1 and sets min and max if a rule
  * matches, else 0. */
 int validate_range_for(const struct validate_cfg *c, const char *field,
                        double *min, double *max);

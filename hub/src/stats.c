@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+#include "stats.h"
+
+#include <string.h>
+
+void stats_window_init(struct stats_window *w)
+{
+    memset(w, 0, sizeof(*w));
+}
+
+static int64_t align_down(int64_t ts, int64_t window_ns)
+{
+    int64_t r = ts % window_ns;
+
+    if (r < 0)
+        r += window_ns;
+    return ts - r;
+}
+
+static void close_window(struct stats_window *w, struct stats_result *out)
+{
+    out->start_ns = w->start_ns;
+    out->count = w->count;
+    out->mean = w->sum / (double)w->count;
+    out->min = w->min;
+    out->max = w->max;
+    out->last = w->last;
+    w->count = 0;
+}
+
+int stats_window_add(struct stats_window *w, int64_t window_ns,
+                     int64_t ts_ns, double v, struct stats_result *closed)
+{
+    int64_t start = align_down(ts_ns, window_ns);
+    int rc = 0;
+
+    if (w->count && start > w->start_ns) {
+        close_window(w, closed);
+        rc = 1;
+    }
+    if (!w->count) {
+        w->start_ns = start;
+        w->sum = 0.0;
+        w->min = v;
+        w->max = v;
+    }
+    w->count++;
+    w->sum += v;
+    if (v < w->min)
+        w->min = v;
+    if (v > w->max)
+        w->max = v;
+    w->last = v;
+    return rc;
+}
+
+int stats_window_expire(struct stats_window *w, int64_t window_ns,
+                        int64_t now_ns, int64_t grace_ns,
+                        struct stats_result *closed)
+{
+    if (!w->count || now_ns < w->start_ns + window_ns + grace_ns)
+        return 0;
+    close_window(w, closed);
+    return 1;
+}
+
+uint64_t stats_from_ring(const struct ring *r, int64_t since_ns,
+                         struct stats_result *out)
+{
+    const struct sample *s;
+    double sum = 0.0;
+    uint64_t n = 0;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    for (i = 0; (s = ring_peek(r, i)) != NULL; i++) {
+        if (s->ts_ns < since_ns)
+            continue;
+        if (n == 0) {
+            out->min = s->v;
+            out->max = s->v;
+            out->last = s->v;     /* i == first hit is the newest */
+        }
+        if (s->v < out->min)
+            out->min = s->v;
+        if (s->v > out->max)
+            out->max = s->v;
+        if (n == 0 || s->ts_ns < out->start_ns)
+            out->start_ns = s->ts_ns;
+        sum += s->v;
+        n++;
+    }
+    out->count = n;
+    if (n)
+        out->mean = sum / (double)n;
+    return n;
+}
