@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT */
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include "decode.h"
+#include "hub_err.h"
+#include "lineproto.h"
+#include "log.h"
+#include "reading.h"
+#include "series.h"
+#include "validate.h"
+
+#define EXPIRE_EVERY_MS 1000
+
+struct hub {
+    const struct hub_config *cfg;
+    struct decoder *dec;
+    struct validate_cfg vcfg;
+    struct series_reg *reg;
+    struct influx_out *out;
+    struct hub_counters c;
+    int64_t window_ns;
+    hub_mono_ms next_self;
+    hub_mono_ms next_expire;
+    int64_t last_event_ts;
+    int64_t last_self_ts;
+    struct ratelog rej_log;     /* undecodable messages                  */
+    struct ratelog fault_log;   /* readings that failed validation       */
+    struct ratelog cap_log;     /* series cap                            */
+    struct ratelog drop_log;    /* writer dropped points                 */
+    struct ratelog retry_log;   /* writer retries                        */
+    hub_mono_ms now;            /* for the writer's event callback       */
+};
+
+long hub_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, rss = 0;
+
+    if (!f)
+        return 0;
+    if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+        rss = 0;
+    fclose(f);
+    return rss * 4;     /* pages of 4 KiB on every Linux the hub runs on */
+}
+
+static void on_writer_event(void *ctx, enum influx_event ev, uint32_t points,
+                            long status, const char *detail)
+{
+    struct hub *h = ctx;
+    uint64_t held = 0;
+
+    (void)status;
+    switch (ev) {
+    case INFLUX_EV_WRITTEN:
+        LOG_DEBUG("influx", "wrote %u points", points);
+        break;
+    case INFLUX_EV_RETRY:
+        if (ratelog_due(&h->retry_log, h->now, &held))
+            LOG_WARN("influx", "write of %u points failed: %s%s", points,
+                     detail ? detail : "", held ? " (further failures not logged for a while)" : "");
+        break;
+    case INFLUX_EV_SPLIT:
+        LOG_WARN("influx", "server answered 413 (too large): batch of %u points split in two",
+                 points);
+        break;
+    case INFLUX_EV_DROPPED:
+        if (ratelog_due(&h->drop_log, h->now, &held))
+            LOG_ERROR("influx", "dropped %u points: %s%s", points,
+                      detail ? detail : "", held ? " (more drops since the last line)" : "");
+        break;
+    case INFLUX_EV_RECOVERED:
+        LOG_INFO("influx", "writes succeed again");
+        h->retry_log.next_ms = 0;
+        break;
+    }
+}
+
+static int setup(struct hub *h, const struct hub_config *cfg, char *err,
+                 size_t errlen)
+{
+    h->dec = decoder_new((const char *const *)cfg->decode.templates,
+                         cfg->decode.ntemplates,
+                         (const char *const *)cfg->decode.kinds,
+                         cfg->decode.nkinds, err, errlen);
+    if (!h->dec)
+        return HUB_EINVAL;
+    config_validate_cfg(cfg, &h->vcfg);
+    h->cfg = cfg;
+    h->window_ns = (int64_t)cfg->stats.window_s * 1000000000LL;
+    return HUB_OK;
+}
+
+struct hub *hub_new(const struct hub_config *cfg, const char *influx_secret,
+                    const struct influx_transport *t, char *err, size_t errlen)
+{
+    struct influx_out_cfg ocfg;
+    struct hub *h = calloc(1, sizeof(*h));
+
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (setup(h, cfg, err, errlen) != HUB_OK)
+        goto fail;
+    h->reg = series_reg_new((size_t)cfg->limits.max_series,
+                            (size_t)cfg->stats.ring_points);
+    if (!h->reg) {
+        snprintf(err, errlen, "cannot allocate the series registry");
+        goto fail;
+    }
+    if (influx_out_cfg_from(cfg, influx_secret, &ocfg, err, errlen) != HUB_OK)
+        goto fail;
+    h->out = influx_out_new(&ocfg, t, on_writer_event, h, (uint64_t)clock_real_ns());
+    if (!h->out) {
+        snprintf(err, errlen, "cannot create the InfluxDB writer");
+        goto fail;
+    }
+    h->rej_log.interval_ms = 10000;
+    h->fault_log.interval_ms = 10000;
+    h->cap_log.interval_ms = 60000;
+    h->drop_log.interval_ms = 10000;
+    h->retry_log.interval_ms = 30000;
+    return h;
+fail:
+    hub_free(h);
+    return NULL;
+}
+
+void hub_free(struct hub *h)
+{
+    if (!h)
+        return;
+    decoder_free(h->dec);
+    series_reg_free(h->reg);
+    influx_out_free(h->out);
+    free(h);
+}
+
+int hub_reconfigure(struct hub *h, const struct hub_config *cfg,
+                    const char *influx_secret, char *err, size_t errlen)
+{
+    struct influx_out_cfg ocfg;
+    struct decoder *old = h->dec;
+
+    if (influx_out_cfg_from(cfg, influx_secret, &ocfg, err, errlen) != HUB_OK)
+        return HUB_EINVAL;
+    if (setup(h, cfg, err, errlen) != HUB_OK) {
+        h->dec = old;
+        return HUB_EINVAL;
+    }
+    decoder_free(old);
+    influx_out_reconfigure(h->out, &ocfg);
+    return HUB_OK;
+}
+
+struct influx_out *hub_writer(struct hub *h)
+{
+    return h->out;
+}
+
+void hub_get_counters(const struct hub *h, struct hub_counters *c)
+{
+    *c = h->c;
+    c->series_overflow = series_reg_overflow(h->reg);
+}
+
+size_t hub_series_count(const struct hub *h)
+{
+    return series_reg_count(h->reg);
+}
+
+/* ---- encoding helpers ------------------------------------------------ */
+
+static void commit_line(struct hub *h, struct lp_line *l, int64_t ts,
+                        hub_mono_ms now)
+{
+    if (lp_end(l, ts) == HUB_OK)
+        influx_out_commit(h->out, 1, now);
+    else
+        h->c.encode_errors++;
+}
+
+static void write_stats(struct hub *h, const struct series *s,
+                        const struct stats_result *r, hub_mono_ms now)
+{
+    char meas[HUB_NAME_MAX + 8];
+    struct lp_line l;
+    struct buf *b = influx_out_open(h->out, now);
+
+    if (!b)
+        return;
+    snprintf(meas, sizeof(meas), "%s_stats", s->kind);
+    lp_begin(&l, b, meas);
+    lp_tag(&l, "field", s->field);
+    lp_tag(&l, "id", s->id);
+    lp_tag(&l, "site", s->site);
+    lp_field_int(&l, "count", (int64_t)r->count);
+    lp_field_float(&l, "last", r->last);
+    lp_field_float(&l, "max", r->max);
+    lp_field_float(&l, "mean", r->mean);
+    lp_field_float(&l, "min", r->min);
+    commit_line(h, &l, r->start_ns, now);
+}
+
+static void write_fault(struct hub *h, const struct message *m,
+                        struct series *s, const char *field, double v,
+                        const char *reason, hub_mono_ms now, hub_real_ns wall)
+{
+    struct lp_line l;
+    struct buf *b;
+    int64_t ts;
+    uint64_t held = 0;
+
+    h->c.readings_rejected++;
+    s->rejected++;
+    if (m->has_ts) {
+        ts = m->ts_ns;
+    } else {
+        ts = wall > s->last_fault_ts_ns ? wall : s->last_fault_ts_ns + 1;
+        s->last_fault_ts_ns = ts;
+    }
+    if (ratelog_due(&h->fault_log, now, &held))
+        LOG_WARN("validate", "%s %s/%s/%s: %g rejected (%s)%s", m->site, m->kind,
+                 m->id, field, v, reason,
+                 held ? "; similar lines were held back" : "");
+    b = influx_out_open(h->out, now);
+    if (!b)
+        return;
+    lp_begin(&l, b, "sensor_fault");
+    lp_tag(&l, "field", field);
+    lp_tag(&l, "id", m->id);
+    lp_tag(&l, "kind", m->kind);
+    lp_tag(&l, "reason", reason);
+    lp_tag(&l, "site", m->site);
+    if (isfinite(v))
+        lp_field_float(&l, "value", v);
+    else
+        lp_field_str(&l, "raw", isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf"));
+    commit_line(h, &l, ts, now);
+}
+
+static void reject_message(struct hub *h, const char *topic, const char *reason,
+                           const char *detail, hub_mono_ms now)
+{
+    uint64_t held = 0;
+    char safe[128];
+    size_t i;
+
+    h->c.messages_rejected++;
+    if (!ratelog_due(&h->rej_log, now, &held))
+        return;
+    /* topics may hold control bytes: print them safely */
+    for (i = 0; topic[i] && i < sizeof(safe) - 1; i++)
+        safe[i] = (topic[i] < 0x20 || topic[i] == 0x7f) ? '?' : topic[i];
+    safe[i] = '\0';
+    LOG_WARN("decode", "message on '%s' rejected: %s (%s)%s", safe, reason,
+             detail, held ? "; similar lines were held back" : "");
+}
+
+/* ---- the data path -------------------------------------------------- */
+
+static void handle_event(struct hub *h, const struct message *m,
+                         hub_mono_ms now, hub_real_ns wall)
+{
+    struct lp_line l;
+    struct buf *b;
+    int64_t ts;
+    size_t i;
+
+    if (m->has_ts) {
+        ts = m->ts_ns;
+    } else {
+        ts = wall > h->last_event_ts ? wall : h->last_event_ts + 1;
+        h->last_event_ts = ts;
+    }
+    b = influx_out_open(h->out, now);
+    if (!b)
+        return;
+    lp_begin(&l, b, "event");
+    lp_tag(&l, "event", m->event);
+    lp_tag(&l, "id", m->id);
+    lp_tag(&l, "kind", m->kind);
+    if (m->member[0])
+        lp_tag(&l, "member", m->member);
+    lp_tag(&l, "site", m->site);
+    for (i = 0; i < m->nfields; i++) {
+        if (isfinite(m->fields[i].value))
+            lp_field_float(&l, m->fields[i].name, m->fields[i].value);
+    }
+    for (i = 0; i < m->ntexts; i++)
+        lp_field_str(&l, m->texts[i].name, m->texts[i].value);
+    if (l.nfields == 0)
+        lp_field_bool(&l, "seen", 1);
+    if (lp_end(&l, ts) == HUB_OK) {
+        influx_out_commit(h->out, 1, now);
+        h->c.events++;
+    } else {
+        h->c.encode_errors++;
+        reject_message(h, m->event, "bad_event", "the event could not be encoded", now);
+    }
+}
+
+static void handle_readings(struct hub *h, const struct message *m,
+                            hub_mono_ms now, hub_real_ns wall)
+{
+    struct series *ser[HUB_MAX_FIELDS];
+    int ok[HUB_MAX_FIELDS];
+    struct stats_result closed;
+    struct lp_line l;
+    struct buf *b;
+    const char *reason, *ts_reason = NULL;
+    int64_t ts;
+    size_t i, nvalid = 0;
+    uint64_t held = 0;
+
+    ts = m->has_ts ? m->ts_ns : wall;
+    if (m->has_ts)
+        ts_reason = validate_ts(&h->vcfg, m->ts_ns, wall);
+    for (i = 0; i < m->nfields; i++) {
+        ok[i] = 0;
+        ser[i] = series_get(h->reg, m->site, m->kind, m->id, m->fields[i].name, NULL);
+        if (!ser[i]) {
+            if (ratelog_due(&h->cap_log, now, &held))
+                LOG_WARN("series", "limits.max_series (%d) reached: reading %s/%s/%s/%s "
+                         "not stored%s", h->cfg->limits.max_series, m->site, m->kind,
+                         m->id, m->fields[i].name,
+                         held ? "; more since the last line" : "");
+            continue;
+        }
+        reason = ts_reason ? ts_reason
+                 : validate_value(&h->vcfg, m->fields[i].name, m->fields[i].value,
+                                  ser[i]->has_valid, ser[i]->last_valid);
+        if (reason) {
+            write_fault(h, m, ser[i], m->fields[i].name, m->fields[i].value,
+                        reason, now, wall);
+            continue;
+        }
+        ok[i] = 1;
+        nvalid++;
+        if (!m->has_ts && ser[i]->last_ts_ns >= ts)
+            ts = ser[i]->last_ts_ns + 1;
+    }
+    if (nvalid == 0) {
+        h->c.messages_rejected++;
+        return;
+    }
+    b = influx_out_open(h->out, now);
+    if (!b)
+        return;
+    lp_begin(&l, b, m->kind);
+    lp_tag(&l, "id", m->id);
+    lp_tag(&l, "site", m->site);
+    for (i = 0; i < m->nfields; i++) {
+        if (ok[i])
+            lp_field_float(&l, m->fields[i].name, m->fields[i].value);
+    }
+    if (lp_end(&l, ts) != HUB_OK) {
+        h->c.encode_errors++;
+        h->c.messages_rejected++;
+        return;
+    }
+    influx_out_commit(h->out, 1, now);
+    h->c.readings_accepted += nvalid;
+    for (i = 0; i < m->nfields; i++) {
+        struct series *s = ser[i];
+
+        if (!ok[i])
+            continue;
+        if (ts > s->last_ts_ns)
+            s->last_ts_ns = ts;
+        s->has_valid = 1;
+        s->last_valid = m->fields[i].value;
+        s->accepted++;
+        ring_push(s->ring, ts, m->fields[i].value);
+        if (stats_window_add(&s->win, h->window_ns, ts, m->fields[i].value, &closed))
+            write_stats(h, s, &closed, now);
+    }
+}
+
+void hub_on_message(struct hub *h, const char *topic, const void *payload,
+                    size_t len, hub_mono_ms now, hub_real_ns wall)
+{
+    struct message m;
+    const char *reason = "unknown";
+    char err[160];
+
+    h->now = now;
+    h->c.messages_received++;
+    if (!h->c.first_rx_ns)
+        h->c.first_rx_ns = wall;
+    h->c.last_rx_ns = wall;
+    err[0] = '\0';
+    if (decode_message(h->dec, topic, payload, len,
+                       (size_t)h->cfg->limits.max_payload_bytes, &m, &reason,
+                       err, sizeof(err)) != HUB_OK) {
+        reject_message(h, topic, reason, err, now);
+        return;
+    }
+    h->c.messages_decoded++;
+    h->c.fields_ignored += m.nignored;
+    if (m.type == MSG_EVENT)
+        handle_event(h, &m, now, wall);
+    else
+        handle_readings(h, &m, now, wall);
+}
+
+/* ---- timers ---------------------------------------------------------- */
+
+struct expire_ctx {
+    struct hub *h;
+    hub_mono_ms now;
+    hub_real_ns wall;
+};
+
+static void expire_one(struct series *s, void *ctx)
+{
+    struct expire_ctx *e = ctx;
+    struct stats_result r;
+
+    if (stats_window_expire(&s->win, e->h->window_ns, e->wall, e->h->window_ns, &r))
+        write_stats(e->h, s, &r, e->now);
+}
+
+void hub_write_self_metrics(struct hub *h, hub_mono_ms now, hub_real_ns wall)
+{
+    struct influx_out_stats st;
+    struct lp_line l;
+    struct buf *b;
+    int64_t ts = wall > h->last_self_ts ? wall : h->last_self_ts + 1;
+
+    h->last_self_ts = ts;
+    influx_out_get_stats(h->out, &st);
+    b = influx_out_open(h->out, now);
+    if (!b)
+        return;
+    lp_begin(&l, b, "hub");
+    lp_tag(&l, "site", h->cfg->site);
+    lp_field_int(&l, "messages_received", (int64_t)h->c.messages_received);
+    lp_field_int(&l, "messages_decoded", (int64_t)h->c.messages_decoded);
+    lp_field_int(&l, "messages_rejected", (int64_t)h->c.messages_rejected);
+    lp_field_int(&l, "readings_accepted", (int64_t)h->c.readings_accepted);
+    lp_field_int(&l, "readings_rejected", (int64_t)h->c.readings_rejected);
+    lp_field_int(&l, "events", (int64_t)h->c.events);
+    lp_field_int(&l, "fields_ignored", (int64_t)h->c.fields_ignored);
+    lp_field_int(&l, "points_queued", (int64_t)st.queued_points);
+    lp_field_int(&l, "points_written", (int64_t)st.points_written);
+    lp_field_int(&l, "points_dropped", (int64_t)st.points_dropped);
+    lp_field_int(&l, "write_errors", (int64_t)st.write_errors);
+    lp_field_int(&l, "series", (int64_t)series_reg_count(h->reg));
+    lp_field_int(&l, "series_overflow", (int64_t)series_reg_overflow(h->reg));
+    lp_field_int(&l, "rss_kb", (int64_t)hub_rss_kb());
+    commit_line(h, &l, ts, now);
+}
+
+hub_mono_ms hub_tick(struct hub *h, hub_mono_ms now, hub_real_ns wall)
+{
+    struct expire_ctx e = { h, now, wall };
+    hub_mono_ms next;
+
+    h->now = now;
+    if (now >= h->next_expire) {
+        series_reg_foreach(h->reg, expire_one, &e);
+        h->next_expire = now + EXPIRE_EVERY_MS;
+    }
+    if (h->next_self == 0) {
+        h->next_self = now + (hub_mono_ms)h->cfg->stats.self_interval_s * 1000;
+    } else if (now >= h->next_self) {
+        hub_write_self_metrics(h, now, wall);
+        h->next_self = now + (hub_mono_ms)h->cfg->stats.self_interval_s * 1000;
+    }
+    next = influx_out_tick(h->out, now);
+    if (h->next_expire - now < next)
+        next = h->next_expire - now;
+    if (h->next_self - now < next)
+        next = h->next_self - now;
+    return next < 0 ? 0 : next;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/* mqtt_in.h - the only file that talks to libmosquitto.
+ *
+ * libmosquitto in its external-loop mode: the hub's loop polls
+ * mqtt_in_fd() and calls mqtt_in_handle(); mqtt_in_tick() runs the
+ * library's keepalive (mosquitto_loop_misc) and our own reconnect with
+ * exponential backoff, jitter and a cap. Every (re)connect subscribes to
+ * every configured filter again. Connect and disconnect lines are logged;
+ * while the broker stays away the log is rate-limited.
+ *
+ * Messages are handed to the callback while libmosquitto still owns them:
+ * the callback must copy what it keeps (the hub decodes at once). */
+#ifndef HUB_MQTT_IN_H
+#define HUB_MQTT_IN_H
+
+#include <stddef.h>
+
+#include "clock.h"
+
+struct mqtt_in;                 /* opaque */
+
+struct mqtt_in_cfg {
+    const char *host;
+    int port;
+    const char *client_id;
+    int qos;
+    int clean_session;
+    const char *username;       /* "" or NULL: anonymous                  */
+    const char *password;       /* secret; never logged                   */
+    int keepalive_s;
+    int reconnect_max_s;
+    char *const *subscriptions;
+    size_t nsubscriptions;
+};
+
+typedef void (*mqtt_msg_cb)(void *ctx, const char *topic,
+                            const void *payload, size_t len);
+
+/* Create the client (calls mosquitto_lib_init once). Strings in cfg are
+ * copied. Does not connect yet: the first mqtt_in_tick() does. Returns
+ * NULL with a message in err. */
+struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
+                            void *ctx, char *err, size_t errlen);
+
+/* Disconnect and free. Accepts NULL. */
+void mqtt_in_free(struct mqtt_in *m);
+
+/* The socket to poll, or -1 while disconnected. */
+int mqtt_in_fd(const struct mqtt_in *m);
+
+/* 1 if the socket should also be polled for writing. */
+int mqtt_in_want_write(const struct mqtt_in *m);
+
+/* Service the socket after a wait: read every complete message available
+ * (unless paused), write pending packets. */
+void mqtt_in_handle(struct mqtt_in *m, int readable, int writable,
+                    hub_mono_ms now);
+
+/* Keepalive and reconnect timers. Returns ms until the next tick is due. */
+hub_mono_ms mqtt_in_tick(struct mqtt_in *m, hub_mono_ms now);
+
+/* Stop (1) or resume (0) reading messages: back-pressure while the
+ * writer's queue is full. With QoS 1 the broker keeps the rest. */
+void mqtt_in_pause(struct mqtt_in *m, int paused);
+
+/* 1 while connected and subscribed. */
+int mqtt_in_connected(const struct mqtt_in *m);
+
+/* Send DISCONNECT and stop reconnecting (shutdown). */
+void mqtt_in_stop(struct mqtt_in *m);
+
+#endif /* HUB_MQTT_IN_H */
