@@ -206,8 +206,8 @@ void influx_out_commit(struct influx_out *w, uint32_t npoints, hub_mono_ms now)
     if (b->npoints >= w->cfg.batch_size) {
         w->st.queued_bytes += b->lines.len;
         seal(w, now);
-        enforce_cap(w);
     }
+    enforce_cap(w);
 }
 
 static int compress_body(struct influx_out *w, const struct batch *b)
@@ -241,7 +241,7 @@ static void try_send(struct influx_out *w, hub_mono_ms now)
 
     if (w->inflight || !b)
         return;
-    if (now < b->next_try && !w->draining)
+    if (now < b->next_try)
         return;
     headers[n++] = "Content-Type: text/plain; charset=utf-8";
     if (w->cfg.gzip && compress_body(w, b) == HUB_OK) {

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: MIT */
+/* test_influx_out.c - the writer's batching and answer handling, driven
+ * through a recording fake transport and a fake clock. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "check_main.h"
+#include "config.h"
+#include "hub_err.h"
+#include "influx_out.h"
+
+#define MAXREQ 64
+
+struct req {
+    char url[1024];
+    char headers[8][1100];
+    int nheaders;
+    char *body;             /* uncompressed copy, NUL-terminated */
+    size_t len;
+    int gz;
+};
+
+static struct req reqs[MAXREQ];
+static int nreq;
+static int refuse_start;    /* make post() fail to start */
+static int nevents[5];
+static uint32_t last_drop_points;
+
+static char *gunzip(const void *p, size_t n, size_t *outlen)
+{
+    z_stream z;
+    size_t cap = n * 20 + 1024;
+    char *out = malloc(cap);
+    int rc;
+
+    memset(&z, 0, sizeof(z));
+    ck_assert_int_eq(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = (Bytef *)p;
+    z.avail_in = (uInt)n;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)(cap - 1);
+    rc = inflate(&z, Z_FINISH);
+    ck_assert_int_eq(rc, Z_STREAM_END);
+    *outlen = cap - 1 - z.avail_out;
+    out[*outlen] = '\0';
+    inflateEnd(&z);
+    return out;
+}
+
+static int fake_post(void *ctx, const char *url, const char *const *headers,
+                     const void *body, size_t len, long timeout_ms)
+{
+    struct req *r;
+    int i;
+
+    (void)ctx;
+    (void)timeout_ms;
+    if (refuse_start)
+        return -1;
+    ck_assert_int_lt(nreq, MAXREQ);
+    r = &reqs[nreq++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->url, sizeof(r->url), "%s", url);
+    for (i = 0; headers[i] && i < 8; i++) {
+        snprintf(r->headers[i], sizeof(r->headers[i]), "%s", headers[i]);
+        if (strcmp(headers[i], "Content-Encoding: gzip") == 0)
+            r->gz = 1;
+    }
+    r->nheaders = i;
+    if (r->gz) {
+        r->body = gunzip(body, len, &r->len);
+    } else {
+        r->body = malloc(len + 1);
+        memcpy(r->body, body, len);
+        r->body[len] = '\0';
+        r->len = len;
+    }
+    return 0;
+}
+
+static void on_event(void *ctx, enum influx_event ev, uint32_t points,
+                     long status, const char *detail)
+{
+    (void)ctx;
+    (void)status;
+    (void)detail;
+    nevents[ev]++;
+    if (ev == INFLUX_EV_DROPPED)
+        last_drop_points = points;
+}
+
+static struct influx_out *w;
+static struct influx_out_cfg cfg;
+static const struct influx_transport fake = { NULL, fake_post };
+
+static void base_cfg(void)
+{
+    memset(&cfg, 0, sizeof(cfg));
+    snprintf(cfg.url, sizeof(cfg.url), "http://127.0.0.1:1/write?db=k&precision=ns");
+    cfg.gzip = 0;
+    cfg.batch_size = 3;
+    cfg.flush_interval_ms = 1000;
+    cfg.timeout_ms = 5000;
+    cfg.max_queue_points = 1000;
+    cfg.retry_base_ms = 500;
+    cfg.retry_max_ms = 30000;
+}
+
+static void setup(void)
+{
+    int i;
+
+    for (i = 0; i < MAXREQ; i++) {
+        free(reqs[i].body);
+        reqs[i].body = NULL;
+    }
+    nreq = 0;
+    refuse_start = 0;
+    memset(nevents, 0, sizeof(nevents));
+    last_drop_points = 0;
+    base_cfg();
+    w = NULL;
+}
+
+static void teardown(void)
+{
+    int i;
+
+    influx_out_free(w);
+    w = NULL;
+    for (i = 0; i < MAXREQ; i++) {
+        free(reqs[i].body);
+        reqs[i].body = NULL;
+    }
+}
+
+static void make(void)
+{
+    w = influx_out_new(&cfg, &fake, on_event, NULL, 42);
+    ck_assert_ptr_nonnull(w);
+}
+
+/* Append point k as one line "m v=<k> <k>\n". */
+static void add_point(int k, hub_mono_ms now)
+{
+    struct buf *b = influx_out_open(w, now);
+
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(buf_printf(b, "m v=%d %d\n", k, k), HUB_OK);
+    influx_out_commit(w, 1, now);
+}
+
+static void answer(long status, long retry_after, const char *body, hub_mono_ms now)
+{
+    struct influx_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.status = status;
+    r.retry_after_s = retry_after;
+    r.body = body;
+    r.neterr = status == 0 ? "Connection refused" : NULL;
+    influx_out_complete(w, &r, now);
+}
+
+static struct influx_out_stats stats(void)
+{
+    struct influx_out_stats st;
+
+    influx_out_get_stats(w, &st);
+    return st;
+}
+
+START_TEST(batches_by_size_in_order)
+{
+    int i;
+
+    make();
+    for (i = 1; i <= 7; i++)
+        add_point(i, 0);
+    ck_assert_int_eq(nreq, 0);          /* nothing leaves before a tick */
+    influx_out_tick(w, 0);
+    ck_assert_int_eq(nreq, 1);
+    ck_assert_str_eq(reqs[0].body, "m v=1 1\nm v=2 2\nm v=3 3\n");
+    ck_assert_str_eq(reqs[0].url, "http://127.0.0.1:1/write?db=k&precision=ns");
+    ck_assert_str_eq(reqs[0].headers[0], "Content-Type: text/plain; charset=utf-8");
+    ck_assert_int_eq(reqs[0].nheaders, 1);
+    influx_out_tick(w, 1);
+    ck_assert_int_eq(nreq, 1);          /* one request at a time */
+    answer(204, -1, "", 2);
+    ck_assert_int_eq(nreq, 2);          /* the next starts at once */
+    ck_assert_str_eq(reqs[1].body, "m v=4 4\nm v=5 5\nm v=6 6\n");
+    answer(204, -1, "", 3);
+    ck_assert_int_eq(nreq, 2);          /* point 7 waits for its age */
+    ck_assert_uint_eq(stats().points_written, 6);
+    ck_assert_uint_eq(stats().queued_points, 1);
+    ck_assert_int_eq(influx_out_idle(w), 0);
+}
+END_TEST
+
+START_TEST(batches_by_age)
+{
+    make();
+    add_point(1, 100);
+    influx_out_tick(w, 1099);
+    ck_assert_int_eq(nreq, 0);
+    ck_assert_int_eq(influx_out_tick(w, 1099) <= 1, 1);
+    influx_out_tick(w, 1100);
+    ck_assert_int_eq(nreq, 1);
+    ck_assert_str_eq(reqs[0].body, "m v=1 1\n");
+    answer(200, -1, "", 1101);
+    ck_assert_int_eq(influx_out_idle(w), 1);
+    ck_assert_uint_eq(stats().batches_written, 1);
+}
+END_TEST
+
+START_TEST(retry_5xx_with_backoff_then_success)
+{
+    hub_mono_ms t = 0;
+    int i;
+
+    make();
+    for (i = 1; i <= 3; i++)
+        add_point(i, t);
+    influx_out_tick(w, t);
+    ck_assert_int_eq(nreq, 1);
+    answer(500, -1, "{\"error\":\"boom\"}", t);
+    ck_assert_int_eq(nreq, 1);
+    /* first retry: 500 ms base with equal jitter -> between 250 and 500 ms */
+    influx_out_tick(w, t + 249);
+    ck_assert_int_eq(nreq, 1);
+    influx_out_tick(w, t + 500);
+    ck_assert_int_eq(nreq, 2);
+    ck_assert_str_eq(reqs[1].body, reqs[0].body);
+    answer(503, -1, "", t + 500);
+    /* second retry: 1000 ms -> between 500 and 1000 ms after */
+    influx_out_tick(w, t + 500 + 499);
+    ck_assert_int_eq(nreq, 2);
+    influx_out_tick(w, t + 1500);
+    ck_assert_int_eq(nreq, 3);
+    answer(204, -1, "", t + 1500);
+    ck_assert_uint_eq(stats().points_written, 3);
+    ck_assert_uint_eq(stats().write_errors, 2);
+    ck_assert_uint_eq(stats().retries, 2);
+    ck_assert_uint_eq(stats().points_dropped, 0);
+    ck_assert_int_eq(nevents[INFLUX_EV_RECOVERED], 1);
+}
+END_TEST
+
+START_TEST(backoff_is_capped)
+{
+    hub_mono_ms t = 0;
+    int i;
+
+    cfg.retry_max_ms = 2000;
+    make();
+    for (i = 1; i <= 3; i++)
+        add_point(i, 0);
+    influx_out_tick(w, 0);
+    for (i = 0; i < 12; i++) {
+        answer(0, -1, NULL, t);         /* network error */
+        influx_out_tick(w, t + 999);
+        ck_assert_int_eq(nreq, i + 1);  /* never before half the cap ... */
+        t += 2000;
+        influx_out_tick(w, t);          /* ... always by the cap */
+        ck_assert_int_eq(nreq, i + 2);
+    }
+}
+END_TEST
+
+START_TEST(retry_after_is_honoured)
+{
+    int i;
+
+    make();
+    for (i = 1; i <= 3; i++)
+        add_point(i, 0);
+    influx_out_tick(w, 0);
+    answer(429, 5, "too many", 0);
+    influx_out_tick(w, 4999);
+    ck_assert_int_eq(nreq, 1);
+    influx_out_tick(w, 5000);
+    ck_assert_int_eq(nreq, 2);
+}
+END_TEST
+
+START_TEST(split_on_413)
+{
+    int i;
+
+    cfg.batch_size = 4;
+    make();
+    for (i = 1; i <= 4; i++)
+        add_point(i, 0);
+    influx_out_tick(w, 0);
+    answer(413, -1, "request entity too large", 0);
+    ck_assert_int_eq(nreq, 2);
+    ck_assert_str_eq(reqs[1].body, "m v=1 1\nm v=2 2\n");
+    answer(413, -1, "", 0);             /* still too large: split again */
+    ck_assert_str_eq(reqs[2].body, "m v=1 1\n");
+    answer(204, -1, "", 0);
+    ck_assert_str_eq(reqs[3].body, "m v=2 2\n");
+    answer(204, -1, "", 0);
+    ck_assert_str_eq(reqs[4].body, "m v=3 3\nm v=4 4\n");
+    answer(204, -1, "", 0);
+    ck_assert_uint_eq(stats().points_written, 4);
+    ck_assert_uint_eq(stats().splits, 2);
+    ck_assert_int_eq(influx_out_idle(w), 1);
+}
+END_TEST
+
+START_TEST(single_point_413_is_dropped)
+{
+    cfg.batch_size = 1;
+    make();
+    add_point(1, 0);
+    influx_out_tick(w, 0);
+    answer(413, -1, "", 0);
+    ck_assert_uint_eq(stats().points_dropped, 1);
+    ck_assert_int_eq(influx_out_idle(w), 1);
+    ck_assert_int_eq(nevents[INFLUX_EV_DROPPED], 1);
+}
+END_TEST
+
+START_TEST(other_4xx_drops_batch)
+{
+    int i;
+
+    make();
+    for (i = 1; i <= 6; i++)
+        add_point(i, 0);
+    influx_out_tick(w, 0);
+    answer(400, -1, "{\"error\":\"unable to parse\"}", 0);
+    ck_assert_uint_eq(stats().points_dropped, 3);
+    ck_assert_uint_eq(last_drop_points, 3);
+    ck_assert_int_eq(nreq, 2);           /* the next batch goes on */
+    ck_assert_str_eq(reqs[1].body, "m v=4 4\nm v=5 5\nm v=6 6\n");
+    answer(401, -1, "unauthorized", 0);
+    ck_assert_uint_eq(stats().points_dropped, 6);
+    ck_assert_uint_eq(stats().write_errors, 2);
+}
+END_TEST
+
+START_TEST(partial_write_counts_dropped)
+{
+    int i;
+
+    make();
+    for (i = 1; i <= 3; i++)
+        add_point(i, 0);
+    influx_out_tick(w, 0);
+    answer(400, -1, "{\"error\":\"partial write: field type conflict: "
+                    "input field \\\"v\\\" is type float dropped=1\"}", 0);
+    ck_assert_uint_eq(stats().points_dropped, 1);
+    ck_assert_uint_eq(stats().points_written, 2);
+}
+END_TEST
+
+START_TEST(post_that_cannot_start_is_retried)
+{
+    int i;
+
+    make();
+    for (i = 1; i <= 3; i++)
+        add_point(i, 0);
+    refuse_start = 1;
+    influx_out_tick(w, 0);
+    ck_assert_int_eq(nreq, 0);
+    ck_assert_uint_eq(stats().retries, 1);
+    refuse_start = 0;
+    influx_out_tick(w, 600);
+    ck_assert_int_eq(nreq, 1);
+}
+END_TEST
+
+START_TEST(queue_is_bounded)
+{
+    int i;
+
+    cfg.batch_size = 5;
+    cfg.max_queue_points = 20;
+    make();
+    for (i = 1; i <= 5; i++)
+        add_point(i, 0);
+    influx_out_tick(w, 0);              /* batch 1 in flight */
+    for (i = 6; i <= 20; i++)
+        add_point(i, 0);
+    ck_assert_int_eq(influx_out_full(w), 1);
+    ck_assert_uint_eq(stats().points_dropped, 0);
+    for (i = 21; i <= 30; i++)          /* past 1.25 x 20 = 25 */
+        add_point(i, 0);
+    ck_assert_uint_le(stats().queued_points, 25);
+    ck_assert_uint_eq(stats().points_dropped, 5);
+    /* the in-flight batch was kept; the oldest waiting one (6..10) went */
+    answer(204, -1, "", 1);
+    ck_assert_str_eq(reqs[1].body, "m v=11 11\nm v=12 12\nm v=13 13\nm v=14 14\nm v=15 15\n");
+}
+END_TEST
+
+START_TEST(gzip_body)
+{
+    int i, found = 0;
+
+    cfg.gzip = 1;
+    snprintf(cfg.auth_header, sizeof(cfg.auth_header), "Authorization: Token abc");
+    make();
+    for (i = 1; i <= 3; i++)
+        add_point(i, 0);
+    influx_out_tick(w, 0);
+    ck_assert_int_eq(nreq, 1);
+    ck_assert_int_eq(reqs[0].gz, 1);
+    ck_assert_str_eq(reqs[0].body, "m v=1 1\nm v=2 2\nm v=3 3\n");
+    for (i = 0; i < reqs[0].nheaders; i++)
+        found += strcmp(reqs[0].headers[i], "Authorization: Token abc") == 0;
+    ck_assert_int_eq(found, 1);
+}
+END_TEST
+
+START_TEST(flush_now_skips_waits)
+{
+    make();
+    add_point(1, 0);
+    add_point(2, 0);
+    influx_out_flush_now(w, 10);
+    ck_assert_int_eq(nreq, 1);
+    ck_assert_str_eq(reqs[0].body, "m v=1 1\nm v=2 2\n");
+    answer(503, -1, "", 10);
+    influx_out_tick(w, 10 + 500);       /* draining: at most 500 ms */
+    ck_assert_int_eq(nreq, 2);
+    answer(204, -1, "", 600);
+    ck_assert_int_eq(influx_out_idle(w), 1);
+}
+END_TEST
+
+START_TEST(cfg_v1_and_v2)
+{
+    struct hub_config hc;
+    struct influx_out_cfg oc;
+    char err[128];
+
+    ck_assert_int_eq(config_defaults(&hc), HUB_OK);
+    free(hc.influx.url);
+    hc.influx.url = strdup("http://db.local:8086/");
+    free(hc.influx.database);
+    hc.influx.database = strdup("kom pos&x");
+    free(hc.influx.retention_policy);
+    hc.influx.retention_policy = strdup("one_year");
+    ck_assert_int_eq(influx_out_cfg_from(&hc, "", &oc, err, sizeof(err)), HUB_OK);
+    ck_assert_str_eq(oc.url, "http://db.local:8086/write?db=kom%20pos%26x&rp=one_year&precision=ns");
+    ck_assert_str_eq(oc.auth_header, "");
+    free(hc.influx.username);
+    hc.influx.username = strdup("hub");
+    ck_assert_int_eq(influx_out_cfg_from(&hc, "s3cret", &oc, err, sizeof(err)), HUB_OK);
+    ck_assert_str_eq(oc.auth_header, "Authorization: Basic aHViOnMzY3JldA==");
+    hc.influx.api = INFLUX_API_V2;
+    free(hc.influx.org);
+    hc.influx.org = strdup("kube");
+    free(hc.influx.bucket);
+    hc.influx.bucket = strdup("kompos/autogen");
+    ck_assert_int_eq(influx_out_cfg_from(&hc, "tok", &oc, err, sizeof(err)), HUB_OK);
+    ck_assert_str_eq(oc.url, "http://db.local:8086/api/v2/write?org=kube&bucket=kompos%2Fautogen&precision=ns");
+    ck_assert_str_eq(oc.auth_header, "Authorization: Token tok");
+    ck_assert_uint_eq(oc.batch_size, 5000);
+    ck_assert_int_eq(oc.gzip, 1);
+    config_free(&hc);
+}
+END_TEST
+
+Suite *influx_out_suite(void)
+{
+    Suite *s = suite_create("influx_out");
+    TCase *tc = tcase_create("writer");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, batches_by_size_in_order);
+    tcase_add_test(tc, batches_by_age);
+    tcase_add_test(tc, retry_5xx_with_backoff_then_success);
+    tcase_add_test(tc, backoff_is_capped);
+    tcase_add_test(tc, retry_after_is_honoured);
+    tcase_add_test(tc, split_on_413);
+    tcase_add_test(tc, single_point_413_is_dropped);
+    tcase_add_test(tc, other_4xx_drops_batch);
+    tcase_add_test(tc, partial_write_counts_dropped);
+    tcase_add_test(tc, post_that_cannot_start_is_retried);
+    tcase_add_test(tc, queue_is_bounded);
+    tcase_add_test(tc, gzip_body);
+    tcase_add_test(tc, flush_now_skips_waits);
+    tcase_add_test(tc, cfg_v1_and_v2);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+HUB_CHECK_MAIN(influx_out_suite)
