@@ -14,18 +14,21 @@
  * Every topic level that becomes a name (site, kind, id, field) must be
  * non-empty, shorter than HUB_NAME_MAX, valid UTF-8, and hold no control
  * byte (< 0x20, 0x7f) and no backslash. kind must be one of the configured
- * kinds ("drum", "tank", "site" by default).
+ * kinds ("drum", "tank", "site" by default). The {field} level may not be
+ * "time", "site", "kind" or "id" (bad_topic), as for JSON member names.
  *
  * Payloads:
  *  - plain number: optional surrounding whitespace, a decimal number
  *    (strtod syntax without hex), or nan / inf / -inf (kept as NaN/Inf so
  *    that validation can reject them with a reason).
  *  - JSON object (cJSON): "ts" is Unix milliseconds (number) or RFC 3339
- *    text with 'Z' or a +hh:mm offset; every other numeric member is a
- *    field. Members that are not numbers, or whose names are not usable as
- *    an InfluxDB field key (lp_name_ok(), and not "time", "site", "kind",
- *    "id"), and members beyond HUB_MAX_FIELDS, are skipped and counted in
- *    nignored. A message with no field left is an error.
+ *    text with 'Z' or a +hh:mm offset, after 1970-01-01T00:00:00Z and
+ *    before 2262-04-12 (ts_ns must fit int64_t); every other numeric
+ *    member is a field. Members that are not numbers, or whose names are
+ *    not usable as an InfluxDB field key (lp_name_ok(), and not "time",
+ *    "site", "kind", "id"), and members beyond HUB_MAX_FIELDS, are
+ *    skipped and counted in nignored. A message with no field left is an
+ *    error.
  *  - event: JSON object; "event" (text, a valid name) is required;
  *    "member" (text) is optional; "ts" as above; numbers become fields and
  *    other text members become texts (up to HUB_MAX_TEXTS, each shorter
@@ -41,9 +44,10 @@
 
 struct decoder;     /* opaque: compiled templates and allowed kinds */
 
-/* Compile templates. kinds: the allowed <kind> values (NULL/0 = the
- * defaults "drum", "tank", "site"). Returns NULL on a bad template or no
- * memory, with a message in err. Free with decoder_free(). */
+/* Compile templates (NULL/0 = the two defaults above). kinds: the allowed
+ * <kind> values (NULL/0 = the defaults "drum", "tank", "site"). Returns
+ * NULL on a bad template or no memory, with a message in err. Free with
+ * decoder_free(). */
 struct decoder *decoder_new(const char *const *templates, size_t ntemplates,
                             const char *const *kinds, size_t nkinds,
                             char *err, size_t errlen);
@@ -52,8 +56,8 @@ struct decoder *decoder_new(const char *const *templates, size_t ntemplates,
 void decoder_free(struct decoder *d);
 
 /* Decode one message. payload need not be NUL-terminated. max_payload is
- * the size cap (bytes). The decoder only reads its arguments, so it is safe
- * to call inside the libmosquitto message callback.
+ * the size cap (bytes; 0 = no cap). The decoder only reads its arguments,
+ * so it is safe to call inside the libmosquitto message callback.
  *
  * Returns HUB_OK and fills *out, or HUB_EINVAL with *reason set to a static
  * tag name ("bad_topic", "unknown_topic", "bad_kind", "oversized",
