@@ -1,0 +1,1069 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c - libconfig text -> struct hub_config (see config.h).
+ *
+ * The only file that includes <libconfig.h>. One static table, keys[],
+ * names every key with its type, bounds, default and help (Redis
+ * static_configs[], Fluent Bit config maps); it drives config_defaults(),
+ * parsing, config_free() and config_print_defaults(). After parsing, a
+ * cross-field pass (check(), after Mosquitto's config__check) looks at
+ * what no single key can judge alone.
+ *
+ * No logging, no globals: errors go to the caller's buffer as
+ * "FILE:LINE: message". Known libconfig 1.5 limit: an integer literal
+ * without the L suffix that does not fit 32 bits wraps silently inside
+ * libconfig, before this file sees it. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_err.h"
+
+#define CFG_FILE_MAX  (1024 * 1024)  /* a config file larger than this is a mistake */
+#define CFG_PATH_MAX  128            /* longest dotted key path we build */
+
+enum cfg_type {
+    CFG_STR,        /* char *, owned                                  */
+    CFG_STRBUF,     /* char[N] inside the struct; N = .size           */
+    CFG_INT,        /* int, imin..imax                                */
+    CFG_BOOL,       /* int, 0 or 1; only true/false in the file       */
+    CFG_FLOAT,      /* double, fmin..fmax; int literals accepted      */
+    CFG_ENUM,       /* an enum stored as int; a string in the file    */
+    CFG_STRLIST,    /* char ** + size_t count at .size                */
+    CFG_RANGES      /* struct range_rule * + size_t count at .size    */
+};
+
+struct cfg_enum {
+    const char *name;
+    int value;
+};
+
+struct cfg_key {
+    const char *path;               /* "mqtt.port"; at most one dot        */
+    enum cfg_type type;
+    size_t off;                     /* offsetof the value                  */
+    size_t size;                    /* STRBUF: buffer size; lists: offsetof the count */
+    long long imin, imax;           /* CFG_INT                             */
+    double fmin, fmax;              /* CFG_FLOAT                           */
+    const char *def_s;              /* STR, STRBUF, ENUM (by name)         */
+    long long def_i;                /* INT, BOOL                           */
+    double def_f;                   /* FLOAT                               */
+    const char *const *def_list;    /* STRLIST, NULL-terminated            */
+    const struct cfg_enum *enums;   /* ENUM, terminated by a NULL name     */
+    const char *help;               /* one line                            */
+};
+
+_Static_assert(sizeof(enum log_level) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(enum influx_api) == sizeof(int), "enums are stored as int");
+
+#define OFF(f) offsetof(struct hub_config, f)
+#define FSIZE(f) sizeof(((struct hub_config *)0)->f)
+
+#define K_STR(p, f, d, h) \
+    { .path = p, .type = CFG_STR, .off = OFF(f), .def_s = d, .help = h }
+#define K_STRBUF(p, f, d, h) \
+    { .path = p, .type = CFG_STRBUF, .off = OFF(f), .size = FSIZE(f), .def_s = d, .help = h }
+#define K_INT(p, f, lo, hi, d, h) \
+    { .path = p, .type = CFG_INT, .off = OFF(f), .imin = lo, .imax = hi, .def_i = d, .help = h }
+#define K_BOOL(p, f, d, h) \
+    { .path = p, .type = CFG_BOOL, .off = OFF(f), .def_i = d, .help = h }
+#define K_FLOAT(p, f, lo, hi, d, h) \
+    { .path = p, .type = CFG_FLOAT, .off = OFF(f), .fmin = lo, .fmax = hi, .def_f = d, .help = h }
+#define K_ENUM(p, f, e, d, h) \
+    { .path = p, .type = CFG_ENUM, .off = OFF(f), .enums = e, .def_s = d, .help = h }
+#define K_LIST(p, f, n, d, h) \
+    { .path = p, .type = CFG_STRLIST, .off = OFF(f), .size = OFF(n), .def_list = d, .help = h }
+#define K_RANGES(p, f, n, h) \
+    { .path = p, .type = CFG_RANGES, .off = OFF(f), .size = OFF(n), .help = h }
+
+static const struct cfg_enum log_levels[] = {
+    { "debug", LOG_LVL_DEBUG }, { "info", LOG_LVL_INFO },
+    { "warn", LOG_LVL_WARN },   { "error", LOG_LVL_ERROR }, { NULL, 0 }
+};
+static const struct cfg_enum influx_apis[] = {
+    { "v1", INFLUX_API_V1 }, { "v2", INFLUX_API_V2 }, { NULL, 0 }
+};
+static const char *const def_subscriptions[] = { "kube/+/+/+/+", "kube/+/+/+", NULL };
+static const char *const def_templates[] = {
+    "kube/{site}/{kind}/{id}/{field}", "kube/{site}/{kind}/{id}", NULL
+};
+static const char *const def_kinds[] = { "drum", "tank", "site", NULL };
+
+/* Keys of one group must be contiguous: config_print_defaults() opens a
+ * group when the prefix changes. */
+static const struct cfg_key keys[] = {
+    K_STR("site", site, "mekarsari",
+          "name of this site: the site tag of the hub measurement; no '/', '\\' or control characters"),
+
+    K_STR("mqtt.host", mqtt.host, "127.0.0.1", "MQTT broker host name or address"),
+    K_INT("mqtt.port", mqtt.port, 1, 65535, 1883, "MQTT broker TCP port"),
+    K_STR("mqtt.client_id", mqtt.client_id, "kompos-hub",
+          "MQTT client id; must be non-empty and stable when clean_session is false"),
+    K_INT("mqtt.qos", mqtt.qos, 0, 2, 1, "QoS of the subscriptions (1: the broker keeps messages while the hub is away)"),
+    K_BOOL("mqtt.clean_session", mqtt.clean_session, 0,
+           "false: a persistent session, the broker queues QoS 1 messages across hub restarts"),
+    K_STR("mqtt.username", mqtt.username, "", "MQTT user name; \"\" = no authentication"),
+    K_STR("mqtt.password_file", mqtt.password_file, "",
+          "file whose first line is the MQTT password; \"\" = none; env KOMPOS_MQTT_PASSWORD wins"),
+    K_INT("mqtt.keepalive_s", mqtt.keepalive_s, 5, 3600, 30, "MQTT keepalive, seconds"),
+    K_INT("mqtt.reconnect_max_s", mqtt.reconnect_max_s, 1, 3600, 30, "cap of the reconnect backoff, seconds"),
+    K_LIST("mqtt.subscriptions", mqtt.subscriptions, mqtt.nsubscriptions, def_subscriptions,
+           "topic filters to subscribe to; at least one, none empty"),
+
+    K_STR("influx.url", influx.url, "http://127.0.0.1:8086", "InfluxDB base URL, http:// or https://"),
+    K_ENUM("influx.api", influx.api, influx_apis, "v1",
+           "write API: v1 (/write, database) or v2 (/api/v2/write, org + bucket + token)"),
+    K_STR("influx.database", influx.database, "kompos", "v1: database; required with api v1"),
+    K_STR("influx.retention_policy", influx.retention_policy, "", "v1: retention policy; \"\" = the database default"),
+    K_STR("influx.username", influx.username, "", "v1: user name; \"\" = no authentication"),
+    K_STR("influx.password_file", influx.password_file, "",
+          "v1: file whose first line is the password; env KOMPOS_INFLUX_PASSWORD wins"),
+    K_STR("influx.org", influx.org, "", "v2: organisation; required with api v2"),
+    K_STR("influx.bucket", influx.bucket, "", "v2: bucket; required with api v2"),
+    K_STR("influx.token_file", influx.token_file, "",
+          "v2: file whose first line is the API token; env KOMPOS_INFLUX_TOKEN wins"),
+    K_INT("influx.batch_size", influx.batch_size, 1, 100000, 5000, "points per write request"),
+    K_INT("influx.flush_interval_ms", influx.flush_interval_ms, 10, 600000, 1000,
+          "write a partial batch after this many milliseconds"),
+    K_BOOL("influx.gzip", influx.gzip, 1, "gzip the request bodies"),
+    K_INT("influx.timeout_ms", influx.timeout_ms, 100, 600000, 5000, "timeout of one write request, milliseconds"),
+    K_INT("influx.max_queue_points", influx.max_queue_points, 1000, 10000000, 100000,
+          "points held in memory before MQTT input pauses; at least batch_size"),
+    K_INT("influx.retry_max_ms", influx.retry_max_ms, 100, 3600000, 30000, "cap of the write retry backoff, milliseconds"),
+    K_INT("influx.shutdown_grace_ms", influx.shutdown_grace_ms, 0, 600000, 10000,
+          "on shutdown, time allowed to flush queued points, milliseconds"),
+
+    K_INT("limits.max_series", limits.max_series, 1, 1000000, 10000,
+          "distinct series (site, kind, id, field) tracked; more are counted and not stored"),
+    K_INT("limits.max_payload_bytes", limits.max_payload_bytes, 16, 1048576, 4096,
+          "larger MQTT payloads are rejected"),
+
+    K_INT("stats.window_s", stats.window_s, 1, 86400, 60, "statistics window (mean/min/max per field), seconds"),
+    K_INT("stats.history_s", stats.history_s, 60, 604800, 3600, "history kept per series, seconds; at least window_s"),
+    K_INT("stats.ring_points", stats.ring_points, 8, 100000, 360, "readings kept per series"),
+    K_INT("stats.self_interval_s", stats.self_interval_s, 1, 3600, 10, "period of the hub self-metrics point, seconds"),
+
+    K_ENUM("log.level", log.level, log_levels, "info", "least severe level logged"),
+
+    K_LIST("decode.templates", decode.templates, decode.ntemplates, def_templates,
+           "topic templates tried in order; each needs {site}, {kind} and {id}; {field} optional"),
+    K_LIST("decode.kinds", decode.kinds, decode.nkinds, def_kinds, "accepted values of the {kind} topic level"),
+
+    K_RANGES("validate.ranges", validate.ranges, validate.nranges,
+             "range rules { field = \"fnmatch pattern\"; min = ...; max = ...; }, tried before the built-in ones"),
+    K_STRBUF("validate.ds18b20_fields", validate.ds18b20_fields, "temp_*_c",
+             "fnmatch pattern of fields read by DS18B20 probes (85.0 / -127 fault codes); \"\" disables"),
+    K_FLOAT("validate.ds18b20_hot_c", validate.ds18b20_hot_c, -55.0, 125.0, 80.0,
+            "a DS18B20 85.0 is believed only when the previous reading was at least this hot"),
+    K_INT("validate.max_future_s", validate.max_future_s, 0, 86400, 300,
+          "readings stamped further ahead of receipt are rejected, seconds; 0 = no check"),
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void *field_ptr(struct hub_config *c, size_t off)
+{
+    return (char *)c + off;
+}
+
+static const void *field_cptr(const struct hub_config *c, size_t off)
+{
+    return (const char *)c + off;
+}
+
+static void free_list(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Deep-copy a NULL-terminated list. Returns NULL on ENOMEM. */
+static char **dup_list(const char *const *src, size_t *n)
+{
+    size_t count = 0;
+    char **v;
+
+    while (src[count])
+        count++;
+    v = calloc(count + 1, sizeof(*v));
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < count; i++) {
+        v[i] = strdup(src[i]);
+        if (!v[i]) {
+            free_list(v, i);
+            return NULL;
+        }
+    }
+    *n = count;
+    return v;
+}
+
+static const struct cfg_key *find_key(const char *path)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].path, path) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* 1 if some key lives inside group 'path' ("mqtt" for "mqtt.port"). */
+static int is_group(const char *path)
+{
+    size_t n = strlen(path);
+
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strncmp(keys[i].path, path, n) == 0 && keys[i].path[n] == '.')
+            return 1;
+    return 0;
+}
+
+static const char *enum_name(const struct cfg_enum *e, int value)
+{
+    for (; e->name; e++)
+        if (e->value == value)
+            return e->name;
+    return "?";
+}
+
+static int enum_value(const struct cfg_enum *e, const char *name, int *value)
+{
+    for (; e->name; e++) {
+        if (strcmp(e->name, name) == 0) {
+            *value = e->value;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- defaults and free ------------------------------------------------ */
+
+void config_free(struct hub_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct cfg_key *k = &keys[i];
+        void *p = field_ptr(c, k->off);
+
+        if (k->type == CFG_STR)
+            free(*(char **)p);
+        else if (k->type == CFG_STRLIST)
+            free_list(*(char ***)p, *(size_t *)field_ptr(c, k->size));
+        else if (k->type == CFG_RANGES)
+            free(*(struct range_rule **)p);
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+int config_defaults(struct hub_config *c)
+{
+    if (!c)
+        return HUB_EINVAL;
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct cfg_key *k = &keys[i];
+        void *p = field_ptr(c, k->off);
+
+        switch (k->type) {
+        case CFG_STR:
+            *(char **)p = strdup(k->def_s);
+            if (!*(char **)p)
+                goto nomem;
+            break;
+        case CFG_STRBUF:
+            snprintf(p, k->size, "%s", k->def_s);
+            break;
+        case CFG_INT:
+        case CFG_BOOL:
+            *(int *)p = (int)k->def_i;
+            break;
+        case CFG_FLOAT:
+            *(double *)p = k->def_f;
+            break;
+        case CFG_ENUM:
+            if (!enum_value(k->enums, k->def_s, (int *)p))
+                abort(); /* a typo in keys[]: caught by the first test run */
+            break;
+        case CFG_STRLIST:
+            *(char ***)p = dup_list(k->def_list, (size_t *)field_ptr(c, k->size));
+            if (!*(char ***)p)
+                goto nomem;
+            break;
+        case CFG_RANGES:
+            /* built-in defaults live in validate.c */
+            break;
+        }
+    }
+    return HUB_OK;
+nomem:
+    config_free(c);
+    return HUB_ENOMEM;
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+struct parse_ctx {
+    const char *name;       /* file name for messages */
+    struct hub_config *c;
+    char *err;
+    size_t errlen;
+};
+
+static const char *setting_file(const struct parse_ctx *x, const config_setting_t *s)
+{
+    const char *f = s ? config_setting_source_file(s) : NULL;
+
+    return f ? f : x->name;
+}
+
+/* "FILE:LINE: message" for setting s (or "FILE: message" without a line);
+ * returns rc so callers can 'return fail(...)'. */
+__attribute__((format(printf, 4, 5)))
+static int fail(const struct parse_ctx *x, int rc, const config_setting_t *s,
+                const char *fmt, ...)
+{
+    unsigned line = s ? config_setting_source_line(s) : 0;
+    size_t n = 0;
+    int w;
+    va_list ap;
+
+    if (!x->err || x->errlen == 0)
+        return rc;
+    if (line > 0)
+        w = snprintf(x->err, x->errlen, "%s:%u: ", setting_file(x, s), line);
+    else
+        w = snprintf(x->err, x->errlen, "%s: ", setting_file(x, s));
+    if (w > 0)
+        n = (size_t)w < x->errlen ? (size_t)w : x->errlen - 1;
+    va_start(ap, fmt);
+    vsnprintf(x->err + n, x->errlen - n, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int nomem(const struct parse_ctx *x)
+{
+    return fail(x, HUB_ENOMEM, NULL, "out of memory");
+}
+
+static int is_int(const config_setting_t *s)
+{
+    int t = config_setting_type(s);
+
+    return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
+}
+
+static int is_number(const config_setting_t *s)
+{
+    return is_int(s) || config_setting_type(s) == CONFIG_TYPE_FLOAT;
+}
+
+static double number_of(const config_setting_t *s)
+{
+    if (is_int(s))
+        return (double)config_setting_get_int64(s);
+    return config_setting_get_float(s);
+}
+
+static int set_strlist(const struct parse_ctx *x, const struct cfg_key *k,
+                       const config_setting_t *s)
+{
+    struct hub_config *c = x->c;
+    char **v;
+    size_t n;
+    int t = config_setting_type(s);
+
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+        return fail(x, HUB_EINVAL, s, "%s: expected a list of strings", k->path);
+    n = (size_t)config_setting_length(s);
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+        if (config_setting_type(e) != CONFIG_TYPE_STRING)
+            return fail(x, HUB_EINVAL, e, "%s[%zu]: expected a string", k->path, i);
+    }
+    v = calloc(n + 1, sizeof(*v));
+    if (!v)
+        return nomem(x);
+    for (size_t i = 0; i < n; i++) {
+        v[i] = strdup(config_setting_get_string_elem(s, (int)i));
+        if (!v[i]) {
+            free_list(v, i);
+            return nomem(x);
+        }
+    }
+    free_list(*(char ***)field_ptr(c, k->off), *(size_t *)field_ptr(c, k->size));
+    *(char ***)field_ptr(c, k->off) = v;
+    *(size_t *)field_ptr(c, k->size) = n;
+    return HUB_OK;
+}
+
+/* One { field = "..."; min = ...; max = ...; } entry of validate.ranges. */
+static int parse_range(const struct parse_ctx *x, const struct cfg_key *k,
+                       const config_setting_t *e, size_t idx, struct range_rule *r)
+{
+    const config_setting_t *f = NULL, *lo = NULL, *hi = NULL;
+    int n;
+
+    if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+        return fail(x, HUB_EINVAL, e,
+                    "%s[%zu]: expected a group { field = \"...\"; min = ...; max = ...; }",
+                    k->path, idx);
+    n = config_setting_length(e);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(e, (unsigned)i);
+        const char *mn = config_setting_name(m);
+
+        if (strcmp(mn, "field") == 0)
+            f = m;
+        else if (strcmp(mn, "min") == 0)
+            lo = m;
+        else if (strcmp(mn, "max") == 0)
+            hi = m;
+        else
+            return fail(x, HUB_EINVAL, m, "unknown key '%s[%zu].%s'", k->path, idx, mn);
+    }
+    if (!f || !lo || !hi)
+        return fail(x, HUB_EINVAL, e, "%s[%zu]: missing '%s'", k->path, idx,
+                    !f ? "field" : !lo ? "min" : "max");
+    if (config_setting_type(f) != CONFIG_TYPE_STRING)
+        return fail(x, HUB_EINVAL, f, "%s[%zu].field: expected a string", k->path, idx);
+    if (config_setting_get_string(f)[0] == '\0' ||
+        strlen(config_setting_get_string(f)) >= sizeof(r->pattern))
+        return fail(x, HUB_EINVAL, f, "%s[%zu].field: must be 1 to %zu bytes long",
+                    k->path, idx, sizeof(r->pattern) - 1);
+    if (!is_number(lo))
+        return fail(x, HUB_EINVAL, lo, "%s[%zu].min: expected a number", k->path, idx);
+    if (!is_number(hi))
+        return fail(x, HUB_EINVAL, hi, "%s[%zu].max: expected a number", k->path, idx);
+    snprintf(r->pattern, sizeof(r->pattern), "%s", config_setting_get_string(f));
+    r->min = number_of(lo);
+    r->max = number_of(hi);
+    if (!(r->min < r->max))
+        return fail(x, HUB_EINVAL, lo, "%s[%zu]: min (%g) must be less than max (%g)",
+                    k->path, idx, r->min, r->max);
+    return HUB_OK;
+}
+
+static int set_ranges(const struct parse_ctx *x, const struct cfg_key *k,
+                      const config_setting_t *s)
+{
+    struct hub_config *c = x->c;
+    struct range_rule *v;
+    size_t n;
+    int t = config_setting_type(s), rc;
+
+    if (t != CONFIG_TYPE_LIST && !(t == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0))
+        return fail(x, HUB_EINVAL, s, "%s: expected a list of groups ( { ... }, ... )", k->path);
+    n = (size_t)config_setting_length(s);
+    v = calloc(n ? n : 1, sizeof(*v));
+    if (!v)
+        return nomem(x);
+    for (size_t i = 0; i < n; i++) {
+        rc = parse_range(x, k, config_setting_get_elem(s, (unsigned)i), i, &v[i]);
+        if (rc != HUB_OK) {
+            free(v);
+            return rc;
+        }
+    }
+    free(*(struct range_rule **)field_ptr(c, k->off));
+    *(struct range_rule **)field_ptr(c, k->off) = n ? v : NULL;
+    if (!n)
+        free(v);
+    *(size_t *)field_ptr(c, k->size) = n;
+    return HUB_OK;
+}
+
+static int set_enum(const struct parse_ctx *x, const struct cfg_key *k,
+                    const config_setting_t *s)
+{
+    char names[128];
+    size_t used = 0;
+    const char *str;
+
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return fail(x, HUB_EINVAL, s, "%s: expected a string", k->path);
+    str = config_setting_get_string(s);
+    if (enum_value(k->enums, str, (int *)field_ptr(x->c, k->off)))
+        return HUB_OK;
+    names[0] = '\0';
+    for (const struct cfg_enum *e = k->enums; e->name; e++) {
+        int w = snprintf(names + used, sizeof(names) - used, "%s%s",
+                         used ? ", " : "", e->name);
+        if (w < 0 || (size_t)w >= sizeof(names) - used)
+            break;
+        used += (size_t)w;
+    }
+    return fail(x, HUB_EINVAL, s, "%s: '%s' is not one of %s", k->path, str, names);
+}
+
+static int set_key(const struct parse_ctx *x, const struct cfg_key *k,
+                   const config_setting_t *s)
+{
+    void *p = field_ptr(x->c, k->off);
+
+    switch (k->type) {
+    case CFG_STR: {
+        char *dup;
+
+        if (config_setting_type(s) != CONFIG_TYPE_STRING)
+            return fail(x, HUB_EINVAL, s, "%s: expected a string", k->path);
+        dup = strdup(config_setting_get_string(s));
+        if (!dup)
+            return nomem(x);
+        free(*(char **)p);
+        *(char **)p = dup;
+        return HUB_OK;
+    }
+    case CFG_STRBUF:
+        if (config_setting_type(s) != CONFIG_TYPE_STRING)
+            return fail(x, HUB_EINVAL, s, "%s: expected a string", k->path);
+        if (strlen(config_setting_get_string(s)) >= k->size)
+            return fail(x, HUB_EINVAL, s, "%s: longer than %zu bytes", k->path, k->size - 1);
+        snprintf(p, k->size, "%s", config_setting_get_string(s));
+        return HUB_OK;
+    case CFG_INT: {
+        long long v;
+
+        if (!is_int(s))
+            return fail(x, HUB_EINVAL, s, "%s: expected an integer", k->path);
+        v = config_setting_get_int64(s);
+        if (v < k->imin || v > k->imax)
+            return fail(x, HUB_EINVAL, s, "%s: %lld is out of range %lld..%lld",
+                        k->path, v, k->imin, k->imax);
+        *(int *)p = (int)v;
+        return HUB_OK;
+    }
+    case CFG_BOOL:
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+            return fail(x, HUB_EINVAL, s, "%s: expected true or false", k->path);
+        *(int *)p = config_setting_get_bool(s) ? 1 : 0;
+        return HUB_OK;
+    case CFG_FLOAT: {
+        double v;
+
+        if (!is_number(s))
+            return fail(x, HUB_EINVAL, s, "%s: expected a number", k->path);
+        v = number_of(s);
+        if (!(v >= k->fmin && v <= k->fmax))
+            return fail(x, HUB_EINVAL, s, "%s: %g is out of range %g..%g",
+                        k->path, v, k->fmin, k->fmax);
+        *(double *)p = v;
+        return HUB_OK;
+    }
+    case CFG_ENUM:
+        return set_enum(x, k, s);
+    case CFG_STRLIST:
+        return set_strlist(x, k, s);
+    case CFG_RANGES:
+        return set_ranges(x, k, s);
+    }
+    return HUB_EINVAL;
+}
+
+/* Walk the members of group g, whose dotted path is prefix ("" = root). */
+static int walk(const struct parse_ctx *x, const config_setting_t *g, const char *prefix)
+{
+    int n = config_setting_length(g);
+
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+        const char *name = config_setting_name(m);
+        const struct cfg_key *k = NULL;
+        char path[CFG_PATH_MAX];
+        int w, rc;
+
+        if (prefix[0])
+            w = snprintf(path, sizeof(path), "%s.%s", prefix, name);
+        else
+            w = snprintf(path, sizeof(path), "%s", name);
+        if (w > 0 && (size_t)w < sizeof(path))
+            k = find_key(path);
+        if (k) {
+            rc = set_key(x, k, m);
+        } else if (w > 0 && (size_t)w < sizeof(path) && is_group(path)) {
+            if (config_setting_type(m) != CONFIG_TYPE_GROUP)
+                return fail(x, HUB_EINVAL, m, "%s: expected a group { ... }", path);
+            rc = walk(x, m, path);
+        } else {
+            return fail(x, HUB_EINVAL, m, "unknown key '%s%s%s'", prefix,
+                        prefix[0] ? "." : "", name);
+        }
+        if (rc != HUB_OK)
+            return rc;
+    }
+    return HUB_OK;
+}
+
+/* ---- the cross-field check -------------------------------------------- */
+
+/* The setting at path, else its nearest enclosing group that is present
+ * (for line numbers), else NULL. lc may be NULL. */
+static const config_setting_t *where(const config_t *lc, const char *path)
+{
+    char buf[CFG_PATH_MAX];
+    const config_setting_t *s;
+    char *dot;
+
+    if (!lc)
+        return NULL;
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (;;) {
+        s = config_lookup(lc, buf);
+        if (s)
+            return s;
+        dot = strrchr(buf, '.');
+        if (!dot)
+            return NULL;
+        *dot = '\0';
+    }
+}
+
+/* Element i of the list at path, else the list itself, else its group. */
+static const config_setting_t *where_elem(const config_t *lc, const char *path, size_t i)
+{
+    const config_setting_t *s = where(lc, path);
+
+    if (s && config_setting_is_aggregate(s) && i < (size_t)config_setting_length(s)) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+        if (e)
+            return e;
+    }
+    return s;
+}
+
+/* A topic-level-like name: non-empty, < HUB_NAME_MAX bytes, no '/', no
+ * backslash, no control byte. Returns NULL or what is wrong. */
+static const char *bad_name(const char *s, int wildcards_too)
+{
+    size_t n = strlen(s);
+
+    if (n == 0)
+        return "must not be empty";
+    if (n >= HUB_NAME_MAX)
+        return "must be shorter than 64 bytes";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return "must not contain control characters";
+        if (*p == '/')
+            return "must not contain '/'";
+        if (*p == '\\')
+            return "must not contain '\\'";
+        if (wildcards_too && (*p == '+' || *p == '#'))
+            return "must not contain '+' or '#'";
+    }
+    return NULL;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Mosquitto config__check: what no single key can judge alone. */
+static int check(const struct parse_ctx *x, const config_t *lc)
+{
+    const struct hub_config *c = x->c;
+    const char *why;
+
+    why = bad_name(c->site, 0);
+    if (why)
+        return fail(x, HUB_EINVAL, where(lc, "site"), "site: %s", why);
+
+    if (c->mqtt.host[0] == '\0')
+        return fail(x, HUB_EINVAL, where(lc, "mqtt.host"), "mqtt.host: must not be empty");
+    if (!c->mqtt.clean_session && c->mqtt.client_id[0] == '\0')
+        return fail(x, HUB_EINVAL, where(lc, "mqtt.client_id"),
+                    "mqtt.client_id: must not be empty when clean_session is false");
+    if (c->mqtt.nsubscriptions == 0)
+        return fail(x, HUB_EINVAL, where(lc, "mqtt.subscriptions"),
+                    "mqtt.subscriptions: at least one topic filter is needed");
+    for (size_t i = 0; i < c->mqtt.nsubscriptions; i++)
+        if (c->mqtt.subscriptions[i][0] == '\0')
+            return fail(x, HUB_EINVAL, where_elem(lc, "mqtt.subscriptions", i),
+                        "mqtt.subscriptions[%zu]: must not be empty", i);
+
+    if (!((starts_with(c->influx.url, "http://") && c->influx.url[7] != '\0') ||
+          (starts_with(c->influx.url, "https://") && c->influx.url[8] != '\0')))
+        return fail(x, HUB_EINVAL, where(lc, "influx.url"),
+                    "influx.url: '%s' must start with http:// or https://", c->influx.url);
+    if (c->influx.api == INFLUX_API_V1 && c->influx.database[0] == '\0')
+        return fail(x, HUB_EINVAL, where(lc, "influx.database"),
+                    "influx.database: must not be empty with api v1");
+    if (c->influx.api == INFLUX_API_V2 && c->influx.org[0] == '\0')
+        return fail(x, HUB_EINVAL, where(lc, "influx.org"),
+                    "influx.org: must not be empty with api v2");
+    if (c->influx.api == INFLUX_API_V2 && c->influx.bucket[0] == '\0')
+        return fail(x, HUB_EINVAL, where(lc, "influx.bucket"),
+                    "influx.bucket: must not be empty with api v2");
+    if (c->influx.max_queue_points < c->influx.batch_size)
+        return fail(x, HUB_EINVAL, where(lc, "influx.max_queue_points"),
+                    "influx.max_queue_points: %d is less than influx.batch_size (%d)",
+                    c->influx.max_queue_points, c->influx.batch_size);
+
+    if (c->stats.history_s < c->stats.window_s)
+        return fail(x, HUB_EINVAL, where(lc, "stats.history_s"),
+                    "stats.history_s: %d is less than stats.window_s (%d)",
+                    c->stats.history_s, c->stats.window_s);
+
+    if (c->decode.ntemplates == 0)
+        return fail(x, HUB_EINVAL, where(lc, "decode.templates"),
+                    "decode.templates: at least one template is needed");
+    for (size_t i = 0; i < c->decode.ntemplates; i++) {
+        static const char *const need[] = { "{site}", "{kind}", "{id}" };
+        const char *t = c->decode.templates[i];
+
+        for (size_t j = 0; j < sizeof(need) / sizeof(need[0]); j++)
+            if (!strstr(t, need[j]))
+                return fail(x, HUB_EINVAL, where_elem(lc, "decode.templates", i),
+                            "decode.templates[%zu]: '%s' lacks %s", i, t, need[j]);
+    }
+    if (c->decode.nkinds == 0)
+        return fail(x, HUB_EINVAL, where(lc, "decode.kinds"),
+                    "decode.kinds: at least one kind is needed");
+    for (size_t i = 0; i < c->decode.nkinds; i++) {
+        why = bad_name(c->decode.kinds[i], 1);
+        if (why)
+            return fail(x, HUB_EINVAL, where_elem(lc, "decode.kinds", i),
+                        "decode.kinds[%zu]: %s", i, why);
+    }
+    return HUB_OK;
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+static int load(const char *text, const char *name, const char *include_dir,
+                struct hub_config *out, char *err, size_t errlen)
+{
+    struct parse_ctx x = { .name = name ? name : "<config>", .c = out,
+                           .err = err, .errlen = errlen };
+    config_t lc;
+    int rc;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out)
+        return fail(&x, HUB_EINVAL, NULL, "no output struct");
+    memset(out, 0, sizeof(*out));
+    if (!text)
+        return fail(&x, HUB_EINVAL, NULL, "no text");
+    if (config_defaults(out) != HUB_OK)
+        return nomem(&x);
+
+    config_init(&lc);
+    if (include_dir)
+        config_set_include_dir(&lc, include_dir);
+    if (config_read_string(&lc, text) != CONFIG_TRUE) {
+        const char *f = config_error_file(&lc);
+
+        if (err && errlen)
+            snprintf(err, errlen, "%s:%d: %s", f ? f : x.name, config_error_line(&lc),
+                     config_error_text(&lc) ? config_error_text(&lc) : "syntax error");
+        rc = HUB_EINVAL;
+    } else {
+        rc = walk(&x, config_root_setting(&lc), "");
+        if (rc == HUB_OK)
+            rc = check(&x, &lc);
+    }
+    config_destroy(&lc);
+    if (rc != HUB_OK)
+        config_free(out);
+    return rc;
+}
+
+int config_load_string(const char *text, const char *name,
+                       struct hub_config *out, char *err, size_t errlen)
+{
+    return load(text, name, NULL, out, err, errlen);
+}
+
+int config_load_file(const char *path, struct hub_config *out,
+                     char *err, size_t errlen)
+{
+    struct parse_ctx x = { .name = path ? path : "<config>", .c = out,
+                           .err = err, .errlen = errlen };
+    char *text = NULL, *dir = NULL, *slash;
+    size_t len = 0, cap = 0;
+    FILE *f;
+    int rc;
+
+    if (out)
+        memset(out, 0, sizeof(*out));
+    if (!path || !out)
+        return fail(&x, HUB_EINVAL, NULL, "no path or output struct");
+    f = fopen(path, "rb");
+    if (!f)
+        return fail(&x, HUB_EIO, NULL, "%s", strerror(errno));
+    for (;;) {
+        size_t got;
+
+        if (cap - len < 4096) {
+            char *bigger;
+
+            if (cap >= CFG_FILE_MAX) {
+                free(text);
+                fclose(f);
+                return fail(&x, HUB_EINVAL, NULL, "larger than %d bytes", CFG_FILE_MAX);
+            }
+            bigger = realloc(text, cap ? cap * 2 : 8192);
+            if (!bigger) {
+                free(text);
+                fclose(f);
+                return nomem(&x);
+            }
+            text = bigger;
+            cap = cap ? cap * 2 : 8192;
+        }
+        got = fread(text + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        int e = errno;
+
+        free(text);
+        fclose(f);
+        return fail(&x, HUB_EIO, NULL, "%s", strerror(e));
+    }
+    fclose(f);
+    text[len] = '\0';
+
+    /* @include "x.cfg" is relative to the config file's folder */
+    slash = strrchr(path, '/');
+    if (slash) {
+        dir = strndup(path, (size_t)(slash - path) + (slash == path));
+        if (!dir) {
+            free(text);
+            return nomem(&x);
+        }
+    }
+    rc = load(text, path, dir, out, err, errlen);
+    free(dir);
+    free(text);
+    return rc;
+}
+
+/* ---- consumers -------------------------------------------------------- */
+
+void config_validate_cfg(const struct hub_config *c, struct validate_cfg *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->ranges = c->validate.ranges;
+    v->nranges = c->validate.nranges;
+    snprintf(v->ds18b20_pattern, sizeof(v->ds18b20_pattern), "%s", c->validate.ds18b20_fields);
+    v->ds18b20_hot_c = c->validate.ds18b20_hot_c;
+    v->max_future_ns = (int64_t)c->validate.max_future_s * INT64_C(1000000000);
+    v->max_past_ns = 0;
+}
+
+int config_read_secret(const char *path, const char *env, char *out,
+                       size_t outlen, char *err, size_t errlen)
+{
+    const char *val = env ? getenv(env) : NULL;
+    size_t n = 0;
+    int ch, too_long = 0;
+    FILE *f;
+
+    if (err && errlen)
+        err[0] = '\0';
+    if (!out || outlen == 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: no room for the secret", env ? env : "secret");
+        return HUB_EIO;
+    }
+    out[0] = '\0';
+    if (val && val[0]) {
+        if (strlen(val) >= outlen) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s: secret longer than %zu bytes", env, outlen - 1);
+            return HUB_EIO;
+        }
+        memcpy(out, val, strlen(val) + 1);
+        return HUB_OK;
+    }
+    if (!path || !path[0])
+        return HUB_OK;
+    f = fopen(path, "rb");
+    if (!f) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return HUB_EIO;
+    }
+    setvbuf(f, NULL, _IONBF, 0); /* no stdio buffer holding a copy */
+    for (;;) {
+        ch = getc(f);
+        if (ch == EOF || ch == '\n')
+            break;
+        if (ch == '\r') {
+            int next = getc(f);
+
+            if (next == EOF || next == '\n')
+                break;
+            ungetc(next, f);
+        }
+        if (n + 1 < outlen)
+            out[n++] = (char)ch;
+        else
+            too_long = 1;
+    }
+    out[n] = '\0';
+    if (ferror(f) || too_long) {
+        int e = errno;
+
+        if (err && errlen) {
+            if (too_long)
+                snprintf(err, errlen, "%s: secret longer than %zu bytes", path, outlen - 1);
+            else
+                snprintf(err, errlen, "%s: %s", path, strerror(e));
+        }
+        fclose(f);
+        memset(out, 0, outlen);
+        return HUB_EIO;
+    }
+    fclose(f);
+    return HUB_OK;
+}
+
+/* ---- --print-defaults ------------------------------------------------- */
+
+static void print_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void print_float(FILE *f, double v)
+{
+    char buf[64];
+
+    snprintf(buf, sizeof(buf), "%.17g", v);
+    if (!strpbrk(buf, ".eE"))
+        strcat(buf, ".0");
+    fputs(buf, f);
+}
+
+static void print_key(FILE *f, const struct hub_config *d, const struct cfg_key *k,
+                      const char *name, const char *indent)
+{
+    const void *p = field_cptr(d, k->off);
+
+    fprintf(f, "%s# %c%s.\n", indent, toupper((unsigned char)k->help[0]), k->help + 1);
+    switch (k->type) {
+    case CFG_INT:
+        fprintf(f, "%s# Default %d, range %lld..%lld.\n", indent, *(const int *)p,
+                k->imin, k->imax);
+        fprintf(f, "%s%s = %d;\n", indent, name, *(const int *)p);
+        break;
+    case CFG_BOOL:
+        fprintf(f, "%s# Default %s.\n", indent, *(const int *)p ? "true" : "false");
+        fprintf(f, "%s%s = %s;\n", indent, name, *(const int *)p ? "true" : "false");
+        break;
+    case CFG_FLOAT:
+        fprintf(f, "%s# Default %g, range %g..%g.\n", indent, *(const double *)p,
+                k->fmin, k->fmax);
+        fprintf(f, "%s%s = ", indent, name);
+        print_float(f, *(const double *)p);
+        fputs(";\n", f);
+        break;
+    case CFG_STR:
+    case CFG_STRBUF: {
+        const char *s = k->type == CFG_STR ? *(char *const *)p : (const char *)p;
+
+        if (k->type == CFG_STRBUF)
+            fprintf(f, "%s# At most %zu bytes.\n", indent, k->size - 1);
+        fprintf(f, "%s%s = ", indent, name);
+        print_string(f, s);
+        fputs(";\n", f);
+        break;
+    }
+    case CFG_ENUM: {
+        fprintf(f, "%s# One of", indent);
+        for (const struct cfg_enum *e = k->enums; e->name; e++)
+            fprintf(f, "%s %s", e == k->enums ? "" : ",", e->name);
+        fputs(".\n", f);
+        fprintf(f, "%s%s = ", indent, name);
+        print_string(f, enum_name(k->enums, *(const int *)p));
+        fputs(";\n", f);
+        break;
+    }
+    case CFG_STRLIST: {
+        char *const *v = *(char **const *)p;
+        size_t n = *(const size_t *)field_cptr(d, k->size);
+
+        fprintf(f, "%s%s = (", indent, name);
+        for (size_t i = 0; i < n; i++) {
+            fputs(i ? ", " : " ", f);
+            print_string(f, v[i]);
+        }
+        fputs(" );\n", f);
+        break;
+    }
+    case CFG_RANGES: {
+        const struct range_rule *r = validate_default_ranges();
+
+        fprintf(f, "%s# Empty by default; the built-in rules (validate.c) then apply:\n", indent);
+        for (; r->pattern[0]; r++)
+            fprintf(f, "%s#   { field = \"%s\"; min = %.10g; max = %.10g; }\n", indent,
+                    r->pattern, r->min, r->max);
+        fprintf(f, "%s%s = ( );\n", indent, name);
+        break;
+    }
+    }
+}
+
+void config_print_defaults(FILE *f)
+{
+    struct hub_config d;
+    const char *group = NULL;   /* open group, or NULL at the root */
+    size_t glen = 0;
+
+    if (config_defaults(&d) != HUB_OK) {
+        fputs("# kompos-hub: out of memory\n", f);
+        return;
+    }
+    fputs("# kompos-hub configuration: every key with its default.\n"
+          "# libconfig syntax; unknown keys are errors.\n", f);
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct cfg_key *k = &keys[i];
+        const char *dot = strchr(k->path, '.');
+
+        if (group && !(dot && (size_t)(dot - k->path) == glen &&
+                       strncmp(k->path, group, glen) == 0)) {
+            fputs("};\n", f);
+            group = NULL;
+        }
+        if (dot && !group) {
+            group = k->path;
+            glen = (size_t)(dot - k->path);
+            fprintf(f, "\n%.*s = {\n", (int)glen, group);
+        } else {
+            fputc('\n', f);    /* a blank line between keys */
+        }
+        print_key(f, &d, k, dot ? dot + 1 : k->path, dot ? "    " : "");
+    }
+    if (group)
+        fputs("};\n", f);
+    config_free(&d);
+}

@@ -1,0 +1,774 @@
+/* SPDX-License-Identifier: MIT */
+/* test_config.c - defaults, the reference file, --print-defaults, a table
+ * of bad configs with their exact "FILE:LINE:" prefix, secrets. */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "config.h"
+#include "hub_err.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* Path of a file in the source tree: $KOMPOS_SOURCE_DIR, else derived from
+ * this file's own (absolute, as CMake compiles it) path. */
+static void src_path(char *buf, size_t len, const char *rel)
+{
+    const char *env = getenv("KOMPOS_SOURCE_DIR");
+    const char *me = __FILE__;
+    const char *tail = "tests/unit/test_config.c";
+    size_t n = strlen(me), t = strlen(tail);
+
+    if (env && env[0]) {
+        snprintf(buf, len, "%s/%s", env, rel);
+        return;
+    }
+    ck_assert_msg(n >= t && strcmp(me + n - t, tail) == 0,
+                  "cannot find the source tree from __FILE__ %s; set KOMPOS_SOURCE_DIR", me);
+    snprintf(buf, len, "%.*s%s", (int)(n - t), me, rel);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *text;
+    long n;
+
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    ck_assert_int_ge(n, 0);
+    rewind(f);
+    text = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static int list_eq(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* Name of the first field that differs, or NULL when a equals b. */
+static const char *cfg_diff(const struct hub_config *a, const struct hub_config *b)
+{
+#define S(f) if (strcmp(a->f, b->f) != 0) return #f
+#define I(f) if (a->f != b->f) return #f
+    S(site);
+    S(mqtt.host); I(mqtt.port); S(mqtt.client_id); I(mqtt.qos); I(mqtt.clean_session);
+    S(mqtt.username); S(mqtt.password_file); I(mqtt.keepalive_s); I(mqtt.reconnect_max_s);
+    if (!list_eq(a->mqtt.subscriptions, a->mqtt.nsubscriptions,
+                 b->mqtt.subscriptions, b->mqtt.nsubscriptions))
+        return "mqtt.subscriptions";
+    S(influx.url); I(influx.api); S(influx.database); S(influx.retention_policy);
+    S(influx.username); S(influx.password_file); S(influx.org); S(influx.bucket);
+    S(influx.token_file); I(influx.batch_size); I(influx.flush_interval_ms); I(influx.gzip);
+    I(influx.timeout_ms); I(influx.max_queue_points); I(influx.retry_max_ms);
+    I(influx.shutdown_grace_ms);
+    I(limits.max_series); I(limits.max_payload_bytes);
+    I(stats.window_s); I(stats.history_s); I(stats.ring_points); I(stats.self_interval_s);
+    I(log.level);
+    if (!list_eq(a->decode.templates, a->decode.ntemplates,
+                 b->decode.templates, b->decode.ntemplates))
+        return "decode.templates";
+    if (!list_eq(a->decode.kinds, a->decode.nkinds, b->decode.kinds, b->decode.nkinds))
+        return "decode.kinds";
+    I(validate.nranges);
+    for (size_t i = 0; i < a->validate.nranges; i++) {
+        S(validate.ranges[i].pattern);
+        I(validate.ranges[i].min);
+        I(validate.ranges[i].max);
+    }
+    S(validate.ds18b20_fields); I(validate.ds18b20_hot_c); I(validate.max_future_s);
+    return NULL;
+#undef S
+#undef I
+}
+
+/* Every key other tools depend on, "group.leaf" (or a root "leaf"). */
+static const char *const all_keys[] = {
+    "site",
+    "mqtt.host", "mqtt.port", "mqtt.client_id", "mqtt.qos", "mqtt.clean_session",
+    "mqtt.username", "mqtt.password_file", "mqtt.keepalive_s", "mqtt.reconnect_max_s",
+    "mqtt.subscriptions",
+    "influx.url", "influx.api", "influx.database", "influx.retention_policy",
+    "influx.username", "influx.password_file", "influx.org", "influx.bucket",
+    "influx.token_file", "influx.batch_size", "influx.flush_interval_ms", "influx.gzip",
+    "influx.timeout_ms", "influx.max_queue_points", "influx.retry_max_ms",
+    "influx.shutdown_grace_ms",
+    "limits.max_series", "limits.max_payload_bytes",
+    "stats.window_s", "stats.history_s", "stats.ring_points", "stats.self_interval_s",
+    "log.level",
+    "decode.templates", "decode.kinds",
+    "validate.ranges", "validate.ds18b20_fields", "validate.ds18b20_hot_c",
+    "validate.max_future_s",
+};
+#define NALL_KEYS (sizeof(all_keys) / sizeof(all_keys[0]))
+
+/* 1 if text sets key (not in a comment): "\nleaf =" at the root, or
+ * "\n    leaf =" between "\ngroup = {" and the next "\n};". */
+static int sets_key(const char *text, const char *key)
+{
+    char group[64], needle[96];
+    const char *dot = strchr(key, '.'), *start, *end;
+
+    if (!dot) {
+        snprintf(needle, sizeof(needle), "\n%s = ", key);
+        return strstr(text, needle) != NULL;
+    }
+    snprintf(group, sizeof(group), "\n%.*s = {\n", (int)(dot - key), key);
+    start = strstr(text, group);
+    if (!start)
+        return 0;
+    end = strstr(start, "\n};");
+    snprintf(needle, sizeof(needle), "\n    %s = ", dot + 1);
+    start = strstr(start, needle);
+    return start && end && start < end;
+}
+
+static int load(const char *text, struct hub_config *c, char *err, size_t errlen)
+{
+    return config_load_string(text, "t.cfg", c, err, errlen);
+}
+
+/* ---- defaults --------------------------------------------------------- */
+
+START_TEST(defaults_are_the_documented_values)
+{
+    struct hub_config c;
+
+    ck_assert_int_eq(config_defaults(&c), HUB_OK);
+    ck_assert_str_eq(c.site, "mekarsari");
+
+    ck_assert_str_eq(c.mqtt.host, "127.0.0.1");
+    ck_assert_int_eq(c.mqtt.port, 1883);
+    ck_assert_str_eq(c.mqtt.client_id, "kompos-hub");
+    ck_assert_int_eq(c.mqtt.qos, 1);
+    ck_assert_int_eq(c.mqtt.clean_session, 0);
+    ck_assert_str_eq(c.mqtt.username, "");
+    ck_assert_str_eq(c.mqtt.password_file, "");
+    ck_assert_int_eq(c.mqtt.keepalive_s, 30);
+    ck_assert_int_eq(c.mqtt.reconnect_max_s, 30);
+    ck_assert_uint_eq(c.mqtt.nsubscriptions, 2);
+    ck_assert_str_eq(c.mqtt.subscriptions[0], "kube/+/+/+/+");
+    ck_assert_str_eq(c.mqtt.subscriptions[1], "kube/+/+/+");
+
+    ck_assert_str_eq(c.influx.url, "http://127.0.0.1:8086");
+    ck_assert_int_eq(c.influx.api, INFLUX_API_V1);
+    ck_assert_str_eq(c.influx.database, "kompos");
+    ck_assert_str_eq(c.influx.retention_policy, "");
+    ck_assert_str_eq(c.influx.username, "");
+    ck_assert_str_eq(c.influx.password_file, "");
+    ck_assert_str_eq(c.influx.org, "");
+    ck_assert_str_eq(c.influx.bucket, "");
+    ck_assert_str_eq(c.influx.token_file, "");
+    ck_assert_int_eq(c.influx.batch_size, 5000);
+    ck_assert_int_eq(c.influx.flush_interval_ms, 1000);
+    ck_assert_int_eq(c.influx.gzip, 1);
+    ck_assert_int_eq(c.influx.timeout_ms, 5000);
+    ck_assert_int_eq(c.influx.max_queue_points, 100000);
+    ck_assert_int_eq(c.influx.retry_max_ms, 30000);
+    ck_assert_int_eq(c.influx.shutdown_grace_ms, 10000);
+
+    ck_assert_int_eq(c.limits.max_series, 10000);
+    ck_assert_int_eq(c.limits.max_payload_bytes, 4096);
+
+    ck_assert_int_eq(c.stats.window_s, 60);
+    ck_assert_int_eq(c.stats.history_s, 3600);
+    ck_assert_int_eq(c.stats.ring_points, 360);
+    ck_assert_int_eq(c.stats.self_interval_s, 10);
+
+    ck_assert_int_eq(c.log.level, LOG_LVL_INFO);
+
+    ck_assert_uint_eq(c.decode.ntemplates, 2);
+    ck_assert_str_eq(c.decode.templates[0], "kube/{site}/{kind}/{id}/{field}");
+    ck_assert_str_eq(c.decode.templates[1], "kube/{site}/{kind}/{id}");
+    ck_assert_uint_eq(c.decode.nkinds, 3);
+    ck_assert_str_eq(c.decode.kinds[0], "drum");
+    ck_assert_str_eq(c.decode.kinds[1], "tank");
+    ck_assert_str_eq(c.decode.kinds[2], "site");
+
+    ck_assert_ptr_null(c.validate.ranges);
+    ck_assert_uint_eq(c.validate.nranges, 0);
+    ck_assert_str_eq(c.validate.ds18b20_fields, "temp_*_c");
+    ck_assert_double_eq(c.validate.ds18b20_hot_c, 80.0);
+    ck_assert_int_eq(c.validate.max_future_s, 300);
+    config_free(&c);
+}
+END_TEST
+
+START_TEST(empty_text_gives_the_defaults)
+{
+    struct hub_config c, d;
+    char err[256] = "";
+    const char *diff;
+
+    ck_assert_int_eq(load("# nothing but a comment\n", &c, err, sizeof(err)), HUB_OK);
+    ck_assert_int_eq(config_defaults(&d), HUB_OK);
+    diff = cfg_diff(&c, &d);
+    ck_assert_msg(diff == NULL, "differs from the defaults in %s", diff);
+    config_free(&c);
+    config_free(&d);
+}
+END_TEST
+
+START_TEST(free_zeroes_and_accepts_null)
+{
+    static const struct hub_config zero;
+    struct hub_config c;
+
+    config_free(NULL);
+    ck_assert_int_eq(config_defaults(&c), HUB_OK);
+    config_free(&c);
+    ck_assert_int_eq(memcmp(&c, &zero, sizeof(c)), 0);
+    config_free(&c);    /* twice is harmless once zeroed */
+}
+END_TEST
+
+/* ---- the reference file and --print-defaults -------------------------- */
+
+START_TEST(reference_file_loads_and_equals_defaults)
+{
+    struct hub_config c, d;
+    char path[4096], err[512] = "";
+    const char *diff;
+
+    src_path(path, sizeof(path), "config/kompos-hub.cfg");
+    ck_assert_msg(config_load_file(path, &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    ck_assert_int_eq(config_defaults(&d), HUB_OK);
+    diff = cfg_diff(&c, &d);
+    ck_assert_msg(diff == NULL, "reference file differs from the defaults in %s", diff);
+    config_free(&c);
+    config_free(&d);
+}
+END_TEST
+
+START_TEST(reference_file_sets_every_key)
+{
+    char path[4096];
+    char *text;
+
+    src_path(path, sizeof(path), "config/kompos-hub.cfg");
+    text = slurp(path);
+    for (size_t i = 0; i < NALL_KEYS; i++)
+        ck_assert_msg(sets_key(text, all_keys[i]), "reference file lacks %s", all_keys[i]);
+    free(text);
+}
+END_TEST
+
+static char *print_defaults(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    ck_assert_ptr_nonnull(f);
+    config_print_defaults(f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_ptr_nonnull(buf);
+    return buf;
+}
+
+START_TEST(print_defaults_round_trips)
+{
+    struct hub_config c, d;
+    char err[512] = "";
+    char *text = print_defaults();
+    const char *diff;
+
+    ck_assert_msg(load(text, &c, err, sizeof(err)) == HUB_OK, "%s\n%s", err, text);
+    ck_assert_int_eq(config_defaults(&d), HUB_OK);
+    diff = cfg_diff(&c, &d);
+    ck_assert_msg(diff == NULL, "printed defaults differ in %s", diff);
+    for (size_t i = 0; i < NALL_KEYS; i++)
+        ck_assert_msg(sets_key(text, all_keys[i]), "printed defaults lack %s", all_keys[i]);
+    /* help text and bounds come along */
+    ck_assert_ptr_nonnull(strstr(text, "# MQTT broker TCP port.\n    # Default 1883, range 1..65535.\n"
+                                       "    port = 1883;\n"));
+    ck_assert_ptr_nonnull(strstr(text, "# One of debug, info, warn, error.\n"));
+    ck_assert_ptr_nonnull(strstr(text, "{ field = \"*_l\"; min = 0; max = 1000000; }"));
+    free(text);
+    config_free(&c);
+    config_free(&d);
+}
+END_TEST
+
+/* ---- values that load ------------------------------------------------- */
+
+START_TEST(every_kind_of_value_parses)
+{
+    static const char text[] =
+        "site = \"guntung\";\n"
+        "mqtt = { port = 1884; qos = 2; clean_session = true; client_id = \"\";\n"
+        "         subscriptions = [ \"a/#\", \"b/+\" ]; keepalive_s = 5; };\n"
+        "influx = { api = \"v2\"; org = \"o\"; bucket = \"b\"; database = \"\";\n"
+        "           url = \"https://db:8086\"; gzip = false;\n"
+        "           max_queue_points = 10000000L; batch_size = 100000; };\n"
+        "log = { level = \"warn\"; };\n"
+        "decode = { templates = ( \"x/{kind}/{site}/{id}\" ); kinds = ( \"bin\" ); };\n"
+        "validate = { ranges = ( { field = \"ph\"; min = 4; max = 9.5; },\n"
+        "                        { max = 1e3; min = -2.5; field = \"*_kg\"; } );\n"
+        "             ds18b20_fields = \"\"; max_future_s = 0; };\n";
+    struct hub_config c;
+    char err[512] = "";
+
+    ck_assert_msg(load(text, &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    ck_assert_str_eq(c.site, "guntung");
+    ck_assert_int_eq(c.mqtt.port, 1884);
+    ck_assert_str_eq(c.mqtt.host, "127.0.0.1");     /* untouched keys keep defaults */
+    ck_assert_int_eq(c.mqtt.qos, 2);
+    ck_assert_int_eq(c.mqtt.clean_session, 1);
+    ck_assert_str_eq(c.mqtt.client_id, "");          /* allowed with clean_session */
+    ck_assert_uint_eq(c.mqtt.nsubscriptions, 2);
+    ck_assert_str_eq(c.mqtt.subscriptions[0], "a/#");
+    ck_assert_str_eq(c.mqtt.subscriptions[1], "b/+");
+    ck_assert_int_eq(c.mqtt.keepalive_s, 5);
+    ck_assert_int_eq(c.influx.api, INFLUX_API_V2);
+    ck_assert_str_eq(c.influx.org, "o");
+    ck_assert_str_eq(c.influx.bucket, "b");
+    ck_assert_str_eq(c.influx.database, "");         /* not needed with v2 */
+    ck_assert_str_eq(c.influx.url, "https://db:8086");
+    ck_assert_int_eq(c.influx.gzip, 0);
+    ck_assert_int_eq(c.influx.max_queue_points, 10000000);
+    ck_assert_int_eq(c.influx.batch_size, 100000);
+    ck_assert_int_eq(c.log.level, LOG_LVL_WARN);
+    ck_assert_uint_eq(c.decode.ntemplates, 1);
+    ck_assert_str_eq(c.decode.templates[0], "x/{kind}/{site}/{id}");
+    ck_assert_uint_eq(c.decode.nkinds, 1);
+    ck_assert_str_eq(c.decode.kinds[0], "bin");
+    ck_assert_uint_eq(c.validate.nranges, 2);
+    ck_assert_str_eq(c.validate.ranges[0].pattern, "ph");
+    ck_assert_double_eq(c.validate.ranges[0].min, 4.0);
+    ck_assert_double_eq(c.validate.ranges[0].max, 9.5);
+    ck_assert_str_eq(c.validate.ranges[1].pattern, "*_kg");
+    ck_assert_double_eq(c.validate.ranges[1].min, -2.5);
+    ck_assert_double_eq(c.validate.ranges[1].max, 1000.0);
+    ck_assert_str_eq(c.validate.ds18b20_fields, "");
+    ck_assert_int_eq(c.validate.max_future_s, 0);
+    config_free(&c);
+}
+END_TEST
+
+START_TEST(int_literal_accepted_for_a_float_key)
+{
+    struct hub_config c;
+    char err[256] = "";
+
+    ck_assert_msg(load("validate = { ds18b20_hot_c = 75; };", &c, err, sizeof(err)) == HUB_OK,
+                  "%s", err);
+    ck_assert_double_eq(c.validate.ds18b20_hot_c, 75.0);
+    config_free(&c);
+    ck_assert_msg(load("validate = { ds18b20_hot_c = -55L; };", &c, err, sizeof(err)) == HUB_OK,
+                  "%s", err);
+    ck_assert_double_eq(c.validate.ds18b20_hot_c, -55.0);
+    config_free(&c);
+}
+END_TEST
+
+START_TEST(bounds_are_inclusive)
+{
+    struct hub_config c;
+    char err[256] = "";
+
+    ck_assert_msg(load("mqtt = { port = 65535; qos = 0; };\nstats = { history_s = 604800; };",
+                       &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    ck_assert_int_eq(c.mqtt.port, 65535);
+    ck_assert_int_eq(c.mqtt.qos, 0);
+    ck_assert_int_eq(c.stats.history_s, 604800);
+    config_free(&c);
+    ck_assert_msg(load("validate = { ds18b20_hot_c = 125.0; };\n"
+                       "influx = { shutdown_grace_ms = 0; batch_size = 1; max_queue_points = 1000; };",
+                       &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    ck_assert_double_eq(c.validate.ds18b20_hot_c, 125.0);
+    ck_assert_int_eq(c.influx.shutdown_grace_ms, 0);
+    ck_assert_int_eq(c.influx.max_queue_points, 1000);
+    config_free(&c);
+}
+END_TEST
+
+/* ---- bad configs: exact "name:LINE: " prefix + a piece of the message -- */
+
+struct bad_case {
+    const char *text;
+    const char *prefix;     /* exact start of err */
+    const char *msg;        /* must occur in err after the prefix */
+};
+
+static const struct bad_case bad[] = {
+    /* unknown keys */
+    { "site = \"x\";\nfoo = 1;\n",                       "t.cfg:2: ", "unknown key 'foo'" },
+    { "mqtt = {\n  port = 1883;\n  hots = \"x\";\n};\n",  "t.cfg:3: ", "unknown key 'mqtt.hots'" },
+    { "metrics = { a = 1; };",                           "t.cfg:1: ", "unknown key 'metrics'" },
+    { "mqtt = {\n  tls = { ca = \"x\"; };\n};",          "t.cfg:2: ", "unknown key 'mqtt.tls'" },
+    { "\n\nport = 1883;",                                "t.cfg:3: ", "unknown key 'port'" },
+    /* wrong types */
+    { "mqtt = { port = \"1883\"; };",                    "t.cfg:1: ", "mqtt.port: expected an integer" },
+    { "\nmqtt = { port = 1883.0; };",                    "t.cfg:2: ", "mqtt.port: expected an integer" },
+    { "mqtt = { clean_session = 0; };",                  "t.cfg:1: ", "mqtt.clean_session: expected true or false" },
+    { "influx = { gzip = \"yes\"; };",                   "t.cfg:1: ", "influx.gzip: expected true or false" },
+    { "site = 5;",                                       "t.cfg:1: ", "site: expected a string" },
+    { "site = { a = 1; };",                              "t.cfg:1: ", "site: expected a string" },
+    { "validate = { ds18b20_hot_c = \"80\"; };",         "t.cfg:1: ", "validate.ds18b20_hot_c: expected a number" },
+    { "log = { level = 1; };",                           "t.cfg:1: ", "log.level: expected a string" },
+    { "mqtt = { subscriptions = \"kube/#\"; };",         "t.cfg:1: ", "mqtt.subscriptions: expected a list of strings" },
+    { "mqtt = {\n subscriptions = ( \"a\",\n 5 );\n};",  "t.cfg:3: ", "mqtt.subscriptions[1]: expected a string" },
+    /* out of range */
+    { "mqtt = { port = 70000; };",                       "t.cfg:1: ", "mqtt.port: 70000 is out of range 1..65535" },
+    { "mqtt = { port = 0; };",                           "t.cfg:1: ", "mqtt.port: 0 is out of range 1..65535" },
+    { "mqtt = { qos = 3; };",                            "t.cfg:1: ", "mqtt.qos: 3 is out of range 0..2" },
+    { "influx = { batch_size = 5000000000L; };",         "t.cfg:1: ", "influx.batch_size: 5000000000 is out of range 1..100000" },
+    { "stats = { history_s = 59; };",                    "t.cfg:1: ", "stats.history_s: 59 is out of range 60..604800" },
+    { "validate = { ds18b20_hot_c = 125.5; };",          "t.cfg:1: ", "validate.ds18b20_hot_c: 125.5 is out of range -55..125" },
+    { "validate = { ds18b20_fields = \"0123456789012345678901234567890123456789012345678901234567890123\"; };",
+                                                         "t.cfg:1: ", "validate.ds18b20_fields: longer than 63 bytes" },
+    /* enums */
+    { "log = { level = \"loud\"; };",                    "t.cfg:1: ", "log.level: 'loud' is not one of debug, info, warn, error" },
+    { "influx = { api = \"v3\"; };",                     "t.cfg:1: ", "influx.api: 'v3' is not one of v1, v2" },
+    /* syntax errors, reported by libconfig */
+    { "site = \"x\";\nmqtt = {\n  port = ;\n};",         "t.cfg:3: ", "syntax error" },
+    { "site = \"a\";\nsite = \"b\";",                    "t.cfg:2: ", "duplicate setting name" },
+    /* group shape */
+    { "site = \"x\";\nmqtt = 5;",                        "t.cfg:2: ", "mqtt: expected a group" },
+    { "stats = ( 1, 2 );",                               "t.cfg:1: ", "stats: expected a group" },
+    /* cross-field checks */
+    { "influx = {\n api = \"v2\";\n org = \"kube\";\n};", "t.cfg:1: ", "influx.bucket: must not be empty with api v2" },
+    { "influx = {\n api = \"v2\";\n org = \"\";\n bucket = \"b\";\n};",
+                                                         "t.cfg:3: ", "influx.org: must not be empty with api v2" },
+    { "influx = {\n\n database = \"\";\n};",             "t.cfg:3: ", "influx.database: must not be empty with api v1" },
+    { "influx = {\n url = \"ftp://x\";\n};",             "t.cfg:2: ", "influx.url: 'ftp://x' must start with http:// or https://" },
+    { "influx = { url = \"http://\"; };",                "t.cfg:1: ", "must start with http:// or https://" },
+    { "influx = { batch_size = 5000;\n max_queue_points = 4000; };",
+                                                         "t.cfg:2: ", "influx.max_queue_points: 4000 is less than influx.batch_size (5000)" },
+    { "mqtt = {\n subscriptions = ( );\n};",             "t.cfg:2: ", "mqtt.subscriptions: at least one topic filter is needed" },
+    { "mqtt = {\n subscriptions = ( \"a\",\n \"\" );\n};", "t.cfg:3: ", "mqtt.subscriptions[1]: must not be empty" },
+    { "mqtt = {\n client_id = \"\";\n};",                "t.cfg:2: ", "mqtt.client_id: must not be empty when clean_session is false" },
+    { "mqtt = { host = \"\"; };",                        "t.cfg:1: ", "mqtt.host: must not be empty" },
+    { "decode = {\n templates = ( \"kube/{site}/{kind}/{field}\" );\n};",
+                                                         "t.cfg:2: ", "decode.templates[0]: 'kube/{site}/{kind}/{field}' lacks {id}" },
+    { "decode = {\n templates = ( \"kube/{site}/{kind}/{id}\",\n \"{kind}/{id}\" );\n};",
+                                                         "t.cfg:3: ", "decode.templates[1]: '{kind}/{id}' lacks {site}" },
+    { "decode = { templates = [ ]; };",                  "t.cfg:1: ", "decode.templates: at least one template is needed" },
+    { "decode = { kinds = ( \"drum\", \"a/b\" ); };",    "t.cfg:1: ", "decode.kinds[1]: must not contain '/'" },
+    { "decode = { kinds = ( \"drum+\" ); };",            "t.cfg:1: ", "decode.kinds[0]: must not contain '+' or '#'" },
+    { "stats = { window_s = 600;\n history_s = 300; };", "t.cfg:2: ", "stats.history_s: 300 is less than stats.window_s (600)" },
+    { "site = \"\";",                                    "t.cfg:1: ", "site: must not be empty" },
+    { "\nsite = \"a/b\";",                               "t.cfg:2: ", "site: must not contain '/'" },
+    { "site = \"a\\\\b\";",                              "t.cfg:1: ", "site: must not contain '\\'" },
+    { "site = \"a\\tb\";",                               "t.cfg:1: ", "site: must not contain control characters" },
+    { "site = \"0123456789012345678901234567890123456789012345678901234567890123\";",
+                                                         "t.cfg:1: ", "site: must be shorter than 64 bytes" },
+    /* validate.ranges entries */
+    { "validate = {\n ranges = (\n  { field = \"ph\"; min = 13; max = 1; }\n );\n};",
+                                                         "t.cfg:3: ", "validate.ranges[0]: min (13) must be less than max (1)" },
+    { "validate = { ranges = ( { field = \"ph\"; min = 1; max = 13; },\n { field = \"x\"; min = 2.5; max = 2.5; } ); };",
+                                                         "t.cfg:2: ", "validate.ranges[1]: min (2.5) must be less than max (2.5)" },
+    { "validate = {\n ranges = (\n  { field = \"ph\";\n    min = 1; max = 13; step = 1; }\n );\n};",
+                                                         "t.cfg:4: ", "unknown key 'validate.ranges[0].step'" },
+    { "validate = {\n ranges = (\n  { field = \"ph\"; min = 1; }\n );\n};",
+                                                         "t.cfg:3: ", "validate.ranges[0]: missing 'max'" },
+    { "validate = { ranges = ( { field = 5; min = 1; max = 2; } ); };",
+                                                         "t.cfg:1: ", "validate.ranges[0].field: expected a string" },
+    { "validate = { ranges = ( { field = \"\"; min = 1; max = 2; } ); };",
+                                                         "t.cfg:1: ", "validate.ranges[0].field: must be 1 to 63 bytes long" },
+    { "validate = { ranges = ( { field = \"ph\"; min = \"1\"; max = 2; } ); };",
+                                                         "t.cfg:1: ", "validate.ranges[0].min: expected a number" },
+    { "validate = { ranges = ( { field = \"ph\"; min = 1; max = true; } ); };",
+                                                         "t.cfg:1: ", "validate.ranges[0].max: expected a number" },
+    { "validate = { ranges = ( \"ph\" ); };",            "t.cfg:1: ", "validate.ranges[0]: expected a group" },
+    { "validate = { ranges = { field = \"ph\"; }; };",   "t.cfg:1: ", "validate.ranges: expected a list of groups" },
+};
+#define NBAD (int)(sizeof(bad) / sizeof(bad[0]))
+
+START_TEST(bad_config_is_rejected_with_file_and_line)
+{
+    static const struct hub_config zero;
+    const struct bad_case *b = &bad[_i];
+    struct hub_config c;
+    char err[512];
+    int rc;
+
+    memset(err, 'x', sizeof(err));
+    rc = load(b->text, &c, err, sizeof(err));
+    ck_assert_msg(rc == HUB_EINVAL, "case %d: rc=%d for <<%s>>", _i, rc, b->text);
+    ck_assert_msg(strncmp(err, b->prefix, strlen(b->prefix)) == 0,
+                  "case %d: err '%s' does not start with '%s'", _i, err, b->prefix);
+    ck_assert_msg(strstr(err + strlen(b->prefix), b->msg) != NULL,
+                  "case %d: err '%s' lacks '%s'", _i, err, b->msg);
+    ck_assert_msg(memcmp(&c, &zero, sizeof(c)) == 0, "case %d: out not zeroed", _i);
+}
+END_TEST
+
+START_TEST(error_messages_are_exact)
+{
+    char err[256];
+    struct hub_config c;
+
+    ck_assert_int_eq(load("mqtt = {\n hots = \"x\";\n};", &c, err, sizeof(err)), HUB_EINVAL);
+    ck_assert_str_eq(err, "t.cfg:2: unknown key 'mqtt.hots'");
+    ck_assert_int_eq(load("mqtt = { port = 70000; };", &c, err, sizeof(err)), HUB_EINVAL);
+    ck_assert_str_eq(err, "t.cfg:1: mqtt.port: 70000 is out of range 1..65535");
+    ck_assert_int_eq(load("log = { level = \"loud\"; };", &c, err, sizeof(err)), HUB_EINVAL);
+    ck_assert_str_eq(err, "t.cfg:1: log.level: 'loud' is not one of debug, info, warn, error");
+    ck_assert_int_eq(load("\nmqtt = { port = 1.5; };", &c, err, sizeof(err)), HUB_EINVAL);
+    ck_assert_str_eq(err, "t.cfg:2: mqtt.port: expected an integer");
+}
+END_TEST
+
+START_TEST(small_or_missing_error_buffer_is_safe)
+{
+    struct hub_config c;
+    char err[12];
+
+    memset(err, 'x', sizeof(err));
+    ck_assert_int_eq(load("mqtt = { port = 70000; };", &c, err, sizeof(err)), HUB_EINVAL);
+    ck_assert_str_eq(err, "t.cfg:1: mq");   /* truncated, terminated */
+    ck_assert_int_eq(load("mqtt = { port = 70000; };", &c, NULL, 0), HUB_EINVAL);
+    ck_assert_int_eq(load("mqtt = { port = ; };", &c, NULL, 0), HUB_EINVAL);
+    ck_assert_int_eq(config_load_string(NULL, "t.cfg", &c, err, sizeof(err)), HUB_EINVAL);
+}
+END_TEST
+
+/* ---- files ------------------------------------------------------------ */
+
+START_TEST(missing_file_is_reported_without_a_line)
+{
+    struct hub_config c;
+    char err[256];
+
+    ck_assert_int_eq(config_load_file("/nonexistent/kompos-hub.cfg", &c, err, sizeof(err)),
+                     HUB_EIO);
+    ck_assert_str_eq(err, "/nonexistent/kompos-hub.cfg: No such file or directory");
+}
+END_TEST
+
+START_TEST(file_fixture_v2_loads)
+{
+    struct hub_config c;
+    char path[4096], err[512] = "";
+
+    src_path(path, sizeof(path), "tests/data/configs/v2.cfg");
+    ck_assert_msg(config_load_file(path, &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    ck_assert_str_eq(c.site, "guntung");
+    ck_assert_int_eq(c.mqtt.port, 8883);
+    ck_assert_uint_eq(c.mqtt.nsubscriptions, 1);
+    ck_assert_str_eq(c.mqtt.subscriptions[0], "kube/guntung/#");
+    ck_assert_int_eq(c.influx.api, INFLUX_API_V2);
+    ck_assert_str_eq(c.influx.bucket, "compost");
+    ck_assert_int_eq(c.influx.batch_size, 1000);
+    ck_assert_uint_eq(c.validate.nranges, 2);
+    ck_assert_double_eq(c.validate.ranges[0].max, 25.5);
+    ck_assert_double_eq(c.validate.ranges[1].min, -10.0);
+    ck_assert_double_eq(c.validate.ds18b20_hot_c, 75.0);
+    ck_assert_int_eq(c.log.level, LOG_LVL_DEBUG);
+    config_free(&c);
+}
+END_TEST
+
+START_TEST(file_errors_name_the_file_and_line)
+{
+    struct hub_config c;
+    char path[4096], want[4200], err[4400];
+
+    src_path(path, sizeof(path), "tests/data/configs/bad-range.cfg");
+    ck_assert_int_eq(config_load_file(path, &c, err, sizeof(err)), HUB_EINVAL);
+    snprintf(want, sizeof(want), "%s:6: validate.ranges[0]: min (13) must be less than max (1)",
+             path);
+    ck_assert_str_eq(err, want);
+}
+END_TEST
+
+/* ---- validate_cfg ----------------------------------------------------- */
+
+START_TEST(validate_cfg_borrows_the_ranges)
+{
+    struct hub_config c;
+    struct validate_cfg v;
+    char err[256] = "";
+
+    ck_assert_msg(load("validate = { ranges = ( { field = \"ph\"; min = 4; max = 9; } );\n"
+                       "  ds18b20_fields = \"probe_*\"; ds18b20_hot_c = 70.5; max_future_s = 86400; };",
+                       &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    memset(&v, 0x5a, sizeof(v));
+    config_validate_cfg(&c, &v);
+    ck_assert_ptr_eq(v.ranges, c.validate.ranges);
+    ck_assert_uint_eq(v.nranges, 1);
+    ck_assert_str_eq(v.ranges[0].pattern, "ph");
+    ck_assert_str_eq(v.ds18b20_pattern, "probe_*");
+    ck_assert_double_eq(v.ds18b20_hot_c, 70.5);
+    ck_assert(v.max_future_ns == INT64_C(86400) * INT64_C(1000000000));
+    ck_assert(v.max_past_ns == 0);
+    config_free(&c);
+
+    ck_assert_int_eq(config_defaults(&c), HUB_OK);
+    config_validate_cfg(&c, &v);
+    ck_assert_ptr_null(v.ranges);
+    ck_assert_uint_eq(v.nranges, 0);
+    ck_assert_str_eq(v.ds18b20_pattern, "temp_*_c");
+    ck_assert_double_eq(v.ds18b20_hot_c, 80.0);
+    ck_assert(v.max_future_ns == INT64_C(300) * INT64_C(1000000000));
+    config_free(&c);
+}
+END_TEST
+
+/* ---- secrets ---------------------------------------------------------- */
+
+#define SECRET_ENV "KOMPOS_TEST_CONFIG_SECRET"
+
+static void write_tmp(char *path, const char *content)
+{
+    int fd;
+    ssize_t n;
+
+    strcpy(path, "/tmp/test_config_secret_XXXXXX");
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    n = write(fd, content, strlen(content));
+    ck_assert_int_eq(n, (ssize_t)strlen(content));
+    close(fd);
+}
+
+START_TEST(secret_from_env_wins_over_file)
+{
+    char path[64], out[64], err[256] = "";
+
+    write_tmp(path, "from-file\n");
+    setenv(SECRET_ENV, "from-env", 1);
+    ck_assert_int_eq(config_read_secret(path, SECRET_ENV, out, sizeof(out), err, sizeof(err)), HUB_OK);
+    ck_assert_str_eq(out, "from-env");
+    setenv(SECRET_ENV, "", 1);          /* empty: the file is used */
+    ck_assert_int_eq(config_read_secret(path, SECRET_ENV, out, sizeof(out), err, sizeof(err)), HUB_OK);
+    ck_assert_str_eq(out, "from-file");
+    unsetenv(SECRET_ENV);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(secret_from_file_first_line_only)
+{
+    static const struct { const char *content, *want; } cases[] = {
+        { "s3cret\n",          "s3cret" },
+        { "s3cret\r\nline2\n", "s3cret" },
+        { "s3cret",            "s3cret" },
+        { "a\rb\n",            "a\rb" },    /* a lone CR inside is kept */
+        { "\nsecond",          "" },
+        { "",                  "" },
+    };
+    char path[64], out[64], err[256] = "";
+
+    unsetenv(SECRET_ENV);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        write_tmp(path, cases[i].content);
+        ck_assert_msg(config_read_secret(path, SECRET_ENV, out, sizeof(out), err, sizeof(err)) == HUB_OK,
+                      "case %zu: %s", i, err);
+        ck_assert_msg(strcmp(out, cases[i].want) == 0, "case %zu: got '%s'", i, out);
+        unlink(path);
+    }
+}
+END_TEST
+
+START_TEST(secret_neither_set_is_empty)
+{
+    char out[16], err[64] = "";
+
+    unsetenv(SECRET_ENV);
+    memset(out, 'x', sizeof(out));
+    ck_assert_int_eq(config_read_secret("", SECRET_ENV, out, sizeof(out), err, sizeof(err)), HUB_OK);
+    ck_assert_str_eq(out, "");
+    memset(out, 'x', sizeof(out));
+    ck_assert_int_eq(config_read_secret(NULL, NULL, out, sizeof(out), err, sizeof(err)), HUB_OK);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(secret_missing_file_is_eio)
+{
+    char out[16], err[256] = "";
+
+    unsetenv(SECRET_ENV);
+    ck_assert_int_eq(config_read_secret("/nonexistent/secret", SECRET_ENV, out, sizeof(out),
+                                        err, sizeof(err)), HUB_EIO);
+    ck_assert_str_eq(err, "/nonexistent/secret: No such file or directory");
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(secret_too_long_is_an_error_that_does_not_show_it)
+{
+    char path[64], out[8], err[256] = "";
+
+    unsetenv(SECRET_ENV);
+    write_tmp(path, "12345678\n");      /* 8 bytes do not fit out[8] */
+    ck_assert_int_eq(config_read_secret(path, SECRET_ENV, out, sizeof(out), err, sizeof(err)), HUB_EIO);
+    ck_assert_ptr_nonnull(strstr(err, "longer than 7 bytes"));
+    ck_assert_ptr_null(strstr(err, "1234"));
+    ck_assert_str_eq(out, "");
+    unlink(path);
+
+    write_tmp(path, "1234567\r\n");     /* 7 bytes + CRLF fit */
+    ck_assert_int_eq(config_read_secret(path, SECRET_ENV, out, sizeof(out), err, sizeof(err)), HUB_OK);
+    ck_assert_str_eq(out, "1234567");
+    unlink(path);
+
+    setenv(SECRET_ENV, "abcdefghij", 1);
+    ck_assert_int_eq(config_read_secret("", SECRET_ENV, out, sizeof(out), err, sizeof(err)), HUB_EIO);
+    ck_assert_ptr_null(strstr(err, "abcd"));
+    unsetenv(SECRET_ENV);
+}
+END_TEST
+
+/* ---- suite ------------------------------------------------------------ */
+
+Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc;
+
+    tc = tcase_create("defaults");
+    tcase_add_test(tc, defaults_are_the_documented_values);
+    tcase_add_test(tc, empty_text_gives_the_defaults);
+    tcase_add_test(tc, free_zeroes_and_accepts_null);
+    tcase_add_test(tc, reference_file_loads_and_equals_defaults);
+    tcase_add_test(tc, reference_file_sets_every_key);
+    tcase_add_test(tc, print_defaults_round_trips);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("values");
+    tcase_add_test(tc, every_kind_of_value_parses);
+    tcase_add_test(tc, int_literal_accepted_for_a_float_key);
+    tcase_add_test(tc, bounds_are_inclusive);
+    tcase_add_test(tc, validate_cfg_borrows_the_ranges);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("errors");
+    tcase_add_loop_test(tc, bad_config_is_rejected_with_file_and_line, 0, NBAD);
+    tcase_add_test(tc, error_messages_are_exact);
+    tcase_add_test(tc, small_or_missing_error_buffer_is_safe);
+    tcase_add_test(tc, missing_file_is_reported_without_a_line);
+    tcase_add_test(tc, file_fixture_v2_loads);
+    tcase_add_test(tc, file_errors_name_the_file_and_line);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("secrets");
+    tcase_add_test(tc, secret_from_env_wins_over_file);
+    tcase_add_test(tc, secret_from_file_first_line_only);
+    tcase_add_test(tc, secret_neither_set_is_empty);
+    tcase_add_test(tc, secret_missing_file_is_eio);
+    tcase_add_test(tc, secret_too_long_is_an_error_that_does_not_show_it);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+HUB_CHECK_MAIN(config_suite)
