@@ -260,12 +260,15 @@ START_TEST(backoff_is_capped)
     influx_out_tick(w, 0);
     for (i = 0; i < 12; i++) {
         answer(0, -1, NULL, t);         /* network error */
-        influx_out_tick(w, t + 999);
-        ck_assert_int_eq(nreq, i + 1);  /* never before half the cap ... */
+        if (i >= 2) {                   /* 500, 1000, then the 2000 cap */
+            influx_out_tick(w, t + 999);
+            ck_assert_int_eq(nreq, i + 1);  /* never before half the cap */
+        }
         t += 2000;
-        influx_out_tick(w, t);          /* ... always by the cap */
+        influx_out_tick(w, t);          /* always by the cap */
         ck_assert_int_eq(nreq, i + 2);
     }
+    ck_assert_uint_eq(stats().retries, 12);
 }
 END_TEST
 
