@@ -302,6 +302,22 @@ START_TEST(non_finite_payload_is_a_raw_fault)
 }
 END_TEST
 
+/* A JSON number too large for a double reads as infinity: a fault, not a
+ * line InfluxDB would refuse. */
+START_TEST(json_overflow_is_non_finite)
+{
+    make();
+    msg("kube/s1/drum/3", "{\"ts\": 1764295200000, \"temp_core_c\": 1e999, \"o2_pct\": 12.5}",
+        T0, W0);
+    ck_assert_str_eq(drain(T0 + 100, W0),
+                     "sensor_fault,field=temp_core_c,id=3,kind=drum,reason=non_finite,site=s1 "
+                     "raw=\"inf\" 1764295200000000000\n"
+                     "drum,id=3,site=s1 o2_pct=12.5 1764295200000000000\n");
+    ck_assert_uint_eq(counters().readings_rejected, 1);
+    ck_assert_uint_eq(counters().readings_accepted, 1);
+}
+END_TEST
+
 START_TEST(out_of_range_in_json_keeps_the_good_field)
 {
     struct hub_counters c;
@@ -819,6 +835,44 @@ START_TEST(reconfigure_keeps_queue)
 }
 END_TEST
 
+/* A series that keeps receiving readings stamped in the past (a sensor
+ * that buffered them, or kompos-sim replaying a day faster than real time)
+ * is not quiet: its window must not be cut by the loop's once-a-second
+ * tick. A cut leaves two drum_stats points with the same series key and
+ * timestamp, and InfluxDB keeps only the second (here count=5i instead
+ * of 6i: the first reading is lost from the statistics).
+ * FAILS today: hub.c expire_one() compares the window's event-time end
+ * with the wall clock, so every window older than window + grace is
+ * closed at the next tick whatever the series is doing. */
+START_TEST(replayed_window_not_split_by_tick)
+{
+    static const char *const payloads[] = {
+        "{\"ts\": 1764291600000, \"temp_core_c\": 50}",   /* W0 - 3600 s */
+        "{\"ts\": 1764291610000, \"temp_core_c\": 52}",
+        "{\"ts\": 1764291620000, \"temp_core_c\": 54}",
+        "{\"ts\": 1764291630000, \"temp_core_c\": 56}",
+        "{\"ts\": 1764291640000, \"temp_core_c\": 58}",
+        "{\"ts\": 1764291650000, \"temp_core_c\": 60}",
+        "{\"ts\": 1764291660000, \"temp_core_c\": 61}",   /* next window */
+    };
+    const char *text;
+    int i;
+
+    cfg.stats.window_s = 60;
+    cfg.influx.gzip = 0;
+    make();
+    for (i = 0; i < 7; i++) {
+        /* ten replayed readings a second; the loop ticks in between */
+        msg("kube/s1/drum/3", payloads[i], T0 + i * 100, W0 + i * 100 * 1000000LL);
+        hub_tick(h, T0 + i * 100 + 50, W0 + (i * 100 + 50) * 1000000LL);
+    }
+    text = drain(T0 + 1000, W0 + SEC);
+    ck_assert_msg(strstr(text, "drum_stats,field=temp_core_c,id=3,site=s1 "
+                               "count=6i,last=60,max=60,mean=55,min=50 1764291600000000000\n") != NULL,
+                  "the window [W0-3600 s, W0-3540 s) was not written whole:\n%s", text);
+}
+END_TEST
+
 /* hub_tick says when it next needs to run: the writer's batch age, the
  * once-a-second expiry, the self-metrics period. */
 START_TEST(tick_returns_time_to_next_need)
@@ -832,6 +886,33 @@ START_TEST(tick_returns_time_to_next_need)
     ck_assert_uint_eq(fake_transport_count(&ft), 0);
     ck_assert_int_eq(hub_tick(h, T0 + 110, W0), 890);            /* sent; expiry at T0+1000 */
     ck_assert_uint_eq(fake_transport_count(&ft), 1);
+}
+END_TEST
+
+/* A reload that raises limits.max_series takes effect: the point of
+ * raising it is to store the series that were refused.
+ * FAILS today: hub_reconfigure() keeps the registry made by hub_new() with
+ * the old cap (series_reg has no way to change it), so the new value is
+ * ignored until the hub restarts. */
+START_TEST(reconfigure_applies_max_series)
+{
+    cfg.limits.max_series = 1;
+    cfg.influx.gzip = 0;
+    make();
+    msg("kube/s1/drum/3/temp_core_c", "55", T0, W0);
+    msg("kube/s1/drum/3/temp_mid_c", "50", T0, W0);               /* over the cap */
+    ck_assert_uint_eq(counters().series_overflow, 1);
+    ck_assert_int_eq(config_defaults(&cfg2), HUB_OK);
+    cfg2.influx.gzip = 0;
+    cfg2.influx.flush_interval_ms = 100;
+    cfg2.limits.max_series = 10;
+    ck_assert_int_eq(hub_reconfigure(h, &cfg2, "", err, sizeof(err)), HUB_OK);
+    msg("kube/s1/drum/3/temp_mid_c", "51", T0, W0 + SEC);
+    hub_tick(h, T0 + 100, W0 + SEC);
+    ck_assert_uint_eq(hub_series_count(h), 2);
+    ck_assert_str_eq(fake_transport_all_text(&ft),
+                     "drum,id=3,site=s1 temp_core_c=55 1764295200000000000\n"
+                     "drum,id=3,site=s1 temp_mid_c=51 1764295201000000000\n");
 }
 END_TEST
 
@@ -879,6 +960,7 @@ static Suite *hub_suite(void)
     tcase_add_test(rd, ds18b20_disconnected);
     tcase_add_loop_test(rd, non_finite_payload_is_a_raw_fault, 0,
                         (int)(sizeof(nonfinite) / sizeof(nonfinite[0])));
+    tcase_add_test(rd, json_overflow_is_non_finite);
     tcase_add_test(rd, out_of_range_in_json_keeps_the_good_field);
     tcase_add_test(rd, future_ts_is_a_fault_for_every_field);
     tcase_add_loop_test(rd, undecodable_writes_nothing, 0,
@@ -901,6 +983,7 @@ static Suite *hub_suite(void)
     tcase_add_test(st, stats_skip_faults);
     tcase_add_test(st, self_metrics_line);
     tcase_add_test(st, self_metrics_by_tick);
+    tcase_add_test(st, replayed_window_not_split_by_tick);
     tcase_add_test(st, tick_returns_time_to_next_need);
     tcase_add_test(st, rss_matches_vmrss);
     suite_add_tcase(s, st);
@@ -913,6 +996,7 @@ static Suite *hub_suite(void)
     tcase_add_test(wr, bad_template_fails_hub_new);
     tcase_add_test(wr, free_null_is_fine);
     tcase_add_test(wr, reconfigure_keeps_queue);
+    tcase_add_test(wr, reconfigure_applies_max_series);
     suite_add_tcase(s, wr);
     return s;
 }
