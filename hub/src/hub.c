@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <unistd.h>
 
 #include "decode.h"
 #include "hub_err.h"
@@ -46,7 +47,7 @@ long hub_rss_kb(void)
     if (fscanf(f, "%ld %ld", &size, &rss) != 2)
         rss = 0;
     fclose(f);
-    return rss * 4;     /* pages of 4 KiB on every Linux the hub runs on */
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 static void on_writer_event(void *ctx, enum influx_event ev, uint32_t points,
@@ -142,11 +143,29 @@ void hub_free(struct hub *h)
     free(h);
 }
 
+struct close_ctx {
+    struct hub *h;
+    int64_t window_ns;
+};
+
+static void write_stats(struct hub *h, const struct series *s,
+                        const struct stats_result *r, hub_mono_ms now);
+
+static void close_one(struct series *s, void *ctx)
+{
+    struct close_ctx *cc = ctx;
+    struct stats_result r;
+
+    if (stats_window_close(&s->win, cc->window_ns, &r))
+        write_stats(cc->h, s, &r, cc->h->now);
+}
+
 int hub_reconfigure(struct hub *h, const struct hub_config *cfg,
                     const char *influx_secret, char *err, size_t errlen)
 {
     struct influx_out_cfg ocfg;
     struct decoder *old = h->dec;
+    int64_t old_window_ns = h->window_ns;
 
     if (influx_out_cfg_from(cfg, influx_secret, &ocfg, err, errlen) != HUB_OK)
         return HUB_EINVAL;
@@ -156,6 +175,14 @@ int hub_reconfigure(struct hub *h, const struct hub_config *cfg,
     }
     decoder_free(old);
     influx_out_reconfigure(h->out, &ocfg);
+    series_reg_set_limits(h->reg, (size_t)cfg->limits.max_series,
+                          (size_t)cfg->stats.ring_points);
+    if (h->window_ns != old_window_ns) {
+        /* windows opened with the old size are written as they stand */
+        struct close_ctx cc = { h, old_window_ns };
+
+        series_reg_foreach(h->reg, close_one, &cc);
+    }
     return HUB_OK;
 }
 
@@ -219,9 +246,9 @@ static void write_fault(struct hub *h, const struct message *m,
 
     h->c.readings_rejected++;
     s->rejected++;
-    if (m->has_ts) {
+    if (m->has_ts && strncmp(reason, "ts_", 3) != 0) {
         ts = m->ts_ns;
-    } else {
+    } else {     /* no payload time, or a payload time that is not believed */
         ts = wall > s->last_fault_ts_ns ? wall : s->last_fault_ts_ns + 1;
         s->last_fault_ts_ns = ts;
     }
@@ -270,10 +297,16 @@ static void handle_event(struct hub *h, const struct message *m,
 {
     struct lp_line l;
     struct buf *b;
+    const char *reason;
     int64_t ts;
     size_t i;
 
     if (m->has_ts) {
+        reason = validate_ts(&h->vcfg, m->ts_ns, wall);
+        if (reason) {
+            reject_message(h, m->event, reason, "event timestamp", now);
+            return;
+        }
         ts = m->ts_ns;
     } else {
         ts = wall > h->last_event_ts ? wall : h->last_event_ts + 1;
@@ -377,6 +410,7 @@ static void handle_readings(struct hub *h, const struct message *m,
         s->has_valid = 1;
         s->last_valid = m->fields[i].value;
         s->accepted++;
+        s->last_rx_wall_ns = wall;
         ring_push(s->ring, ts, m->fields[i].value);
         if (stats_window_add(&s->win, h->window_ns, ts, m->fields[i].value, &closed))
             write_stats(h, s, &closed, now);
@@ -423,7 +457,12 @@ static void expire_one(struct series *s, void *ctx)
     struct expire_ctx *e = ctx;
     struct stats_result r;
 
-    if (stats_window_expire(&s->win, e->h->window_ns, e->wall, e->h->window_ns, &r))
+    /* A quiet window closes once the wall clock is a window past its end
+     * AND the series has been silent for a whole window of wall time:
+     * event time alone would cut windows of readings that are replayed
+     * or stamped in the past. */
+    if (s->win.count && e->wall - s->last_rx_wall_ns >= e->h->window_ns &&
+        stats_window_expire(&s->win, e->h->window_ns, e->wall, e->h->window_ns, &r))
         write_stats(e->h, s, &r, e->now);
 }
 

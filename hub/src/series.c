@@ -114,6 +114,15 @@ struct series *series_get(struct series_reg *r, const char *site,
     return &e->s;
 }
 
+void series_reg_set_limits(struct series_reg *r, size_t max_series,
+                           size_t ring_points)
+{
+    if (max_series)
+        r->max_series = max_series;
+    if (ring_points)
+        r->ring_points = ring_points;
+}
+
 size_t series_reg_count(const struct series_reg *r)
 {
     return r->count;

@@ -25,6 +25,7 @@ struct series {
     struct stats_window win;    /* open statistics window             */
     int64_t last_ts_ns;         /* newest accepted timestamp, 0: none */
     int64_t last_fault_ts_ns;   /* newest sensor_fault timestamp      */
+    int64_t last_rx_wall_ns;    /* wall time the last reading came in */
     int has_valid;              /* 1 once a value was accepted        */
     double last_valid;          /* newest accepted value              */
     uint64_t accepted;          /* readings accepted                  */
@@ -46,6 +47,11 @@ void series_reg_free(struct series_reg *r);
 struct series *series_get(struct series_reg *r, const char *site,
                           const char *kind, const char *id,
                           const char *field, int *created);
+
+/* Change the cap (existing series stay, even above a lower cap) and the
+ * ring size of series created from now on. Cannot fail. */
+void series_reg_set_limits(struct series_reg *r, size_t max_series,
+                           size_t ring_points);
 
 size_t series_reg_count(const struct series_reg *r);
 uint64_t series_reg_overflow(const struct series_reg *r);

@@ -17,8 +17,11 @@ static int64_t align_down(int64_t ts, int64_t window_ns)
     return ts - r;
 }
 
-static void close_window(struct stats_window *w, struct stats_result *out)
+static void close_window(struct stats_window *w, int64_t window_ns,
+                         struct stats_result *out)
 {
+    w->closed_any = 1;
+    w->closed_end = w->start_ns + window_ns;
     out->start_ns = w->start_ns;
     out->count = w->count;
     out->mean = w->sum / (double)w->count;
@@ -34,8 +37,10 @@ int stats_window_add(struct stats_window *w, int64_t window_ns,
     int64_t start = align_down(ts_ns, window_ns);
     int rc = 0;
 
+    if (w->closed_any && start < w->closed_end)
+        start = w->closed_end;
     if (w->count && start > w->start_ns) {
-        close_window(w, closed);
+        close_window(w, window_ns, closed);
         rc = 1;
     }
     if (!w->count) {
@@ -60,7 +65,16 @@ int stats_window_expire(struct stats_window *w, int64_t window_ns,
 {
     if (!w->count || now_ns < w->start_ns + window_ns + grace_ns)
         return 0;
-    close_window(w, closed);
+    close_window(w, window_ns, closed);
+    return 1;
+}
+
+int stats_window_close(struct stats_window *w, int64_t window_ns,
+                       struct stats_result *closed)
+{
+    if (!w->count)
+        return 0;
+    close_window(w, window_ns, closed);
     return 1;
 }
 

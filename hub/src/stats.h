@@ -23,6 +23,10 @@ struct stats_window {
     int64_t start_ns;   /* start of the open window   */
     uint64_t count;     /* 0 = no open window         */
     double sum, min, max, last;
+    int closed_any;     /* 1 once a window was emitted                 */
+    int64_t closed_end; /* end of the last emitted window; a later reading
+                           older than this counts in the next window, so no
+                           window start is ever emitted twice */
 };
 
 /* Zero the window. Cannot fail. */
@@ -40,6 +44,11 @@ int stats_window_add(struct stats_window *w, int64_t window_ns,
 int stats_window_expire(struct stats_window *w, int64_t window_ns,
                         int64_t now_ns, int64_t grace_ns,
                         struct stats_result *closed);
+
+/* Close the open window, whatever its age. Returns 1 and fills *closed,
+ * or 0 when no window is open. */
+int stats_window_close(struct stats_window *w, int64_t window_ns,
+                       struct stats_result *closed);
 
 /* Statistics over the samples of a ring with ts >= since_ns. Returns the
  * number of samples used (0 leaves *out zeroed). */

@@ -342,12 +342,26 @@ START_TEST(future_ts_is_a_fault_for_every_field)
     /* 301 s ahead of receipt, the default limit is 300 s */
     msg("kube/s1/drum/3", "{\"ts\": 1764295501000, \"temp_core_c\": 55, \"o2_pct\": 12}", T0, W0);
     ck_assert_str_eq(drain(T0 + 100, W0),
+                     /* stamped at receipt: the payload time is not believed */
                      "sensor_fault,field=temp_core_c,id=3,kind=drum,reason=ts_future,site=s1 "
-                     "value=55 1764295501000000000\n"
+                     "value=55 1764295200000000000\n"
                      "sensor_fault,field=o2_pct,id=3,kind=drum,reason=ts_future,site=s1 "
-                     "value=12 1764295501000000000\n");
+                     "value=12 1764295200000000000\n");
     ck_assert_uint_eq(counters().readings_rejected, 2);
     ck_assert_uint_eq(counters().messages_rejected, 1);
+}
+END_TEST
+
+/* An event dated too far ahead is rejected like a reading would be. */
+START_TEST(future_event_is_rejected)
+{
+    make();
+    msg("kube/s1/drum/3/event", "{\"event\": \"turn\", \"ts\": 1764299999000}", T0, W0);
+    msg("kube/s1/drum/3/event", "{\"event\": \"turn\", \"ts\": 1764295260000}", T0, W0);
+    ck_assert_str_eq(drain(T0 + 100, W0),
+                     "event,event=turn,id=3,kind=drum,site=s1 seen=true 1764295260000000000\n");
+    ck_assert_uint_eq(counters().messages_rejected, 1);
+    ck_assert_uint_eq(counters().events, 1);
 }
 END_TEST
 
@@ -978,6 +992,7 @@ static Suite *hub_suite(void)
     suite_add_tcase(s, ev);
 
     tcase_add_checked_fixture(st, setup, teardown);
+    tcase_add_test(st, future_event_is_rejected);
     tcase_add_test(st, stats_window_lines);
     tcase_add_test(st, tick_closes_quiet_window);
     tcase_add_test(st, stats_skip_faults);
