@@ -15,11 +15,17 @@
  * Rejected with HUB_EINVAL (the protocol cannot carry them safely):
  *   - an empty measurement, tag key, tag value or field key;
  *   - any byte < 0x20 or 0x7f, or a backslash, in a measurement, tag key,
- *     tag value or field key (a trailing or doubled backslash cannot be
- *     round-tripped by InfluxDB 1.x);
+ *     tag value or field key (InfluxDB 1.x has no escape for a backslash
+ *     in names: a trailing one escapes the separator after it, and one
+ *     before ',', '=', ' ' or '"' is read back as an escape);
  *   - a measurement that starts with '#' (a comment line);
- *   - the field key or tag key "time" (InfluxDB refuses the whole batch);
- *   - a non-finite float (NaN, +-Inf).
+ *   - the field key or tag key "time" (InfluxDB 1.x drops such a point,
+ *     or silently drops the field, and fails the request "partial write");
+ *   - a non-finite float (NaN, +-Inf);
+ *   - a timestamp outside [INT64_MIN + 2, INT64_MAX - 1] (InfluxDB 1.x
+ *     cannot store it and fails to parse the line);
+ *   - a series key (escaped measurement and tags) + 4 + a field key
+ *     longer than 65535 bytes (InfluxDB 1.x MaxKeyLength: parse error).
  * In string field values, control bytes (< 0x20, 0x7f) are replaced by a
  * space, because a newline ends a line.
  * Floats are written with the fewest digits that read back to the same
@@ -66,13 +72,15 @@ void lp_field_bool(struct lp_line *l, const char *key, int v);
  * lp_begin(). */
 int lp_end(struct lp_line *l, int64_t ts_ns);
 
-/* Is s usable as a measurement / tag / field name (see the rules above)?
- * Returns 1 or 0. */
+/* Is s usable as a measurement / tag / field name: non-empty, no byte
+ * < 0x20 or 0x7f, no backslash? Returns 1 or 0 (0 for NULL). The '#' and
+ * "time" rules depend on where the name goes and are not checked here. */
 int lp_name_ok(const char *s);
 
-/* Write the shortest decimal text of v that strtod() reads back exactly.
- * Returns the length, or -1 if v is not finite or out is too small
- * (32 bytes is always enough). */
+/* Write the shortest decimal text of v that strtod() reads back exactly,
+ * NUL-terminated. Returns the length, or -1 if v is not finite or out is
+ * too small (32 bytes is always enough). Assumes the "C" LC_NUMERIC (the
+ * hub never calls setlocale()). */
 int lp_format_double(char *out, size_t outlen, double v);
 
 #endif /* HUB_LINEPROTO_H */
