@@ -81,13 +81,14 @@ int stats_window_close(struct stats_window *w, int64_t window_ns,
 uint64_t stats_from_ring(const struct ring *r, int64_t since_ns,
                          struct stats_result *out)
 {
-    const struct sample *s;
+    struct sample smp;
+    const struct sample *s = &smp;
     double sum = 0.0;
     uint64_t n = 0;
     size_t i;
 
     memset(out, 0, sizeof(*out));
-    for (i = 0; (s = ring_peek(r, i)) != NULL; i++) {
+    for (i = 0; ring_get(r, i, &smp); i++) {
         if (s->ts_ns < since_ns)
             continue;
         if (n == 0) {

@@ -11,6 +11,8 @@
 #include "ring.h"
 #include "stats.h"
 
+#define MS 1000000LL     /* the ring keeps ms: sample times are whole ms */
+
 #define SEC 1000000000LL
 #define WIN (60 * SEC)
 
@@ -224,11 +226,11 @@ static struct ring *filled_ring(void)
     struct ring *rg = ring_new(4);
 
     ck_assert_ptr_nonnull(rg);
-    ring_push(rg, 10, 1.0);
-    ring_push(rg, 20, 5.0);
-    ring_push(rg, 30, 3.0);
-    ring_push(rg, 40, -2.0);
-    ring_push(rg, 50, 4.0);
+    ring_push(rg, 10 * MS, 1.0);
+    ring_push(rg, 20 * MS, 5.0);
+    ring_push(rg, 30 * MS, 3.0);
+    ring_push(rg, 40 * MS, -2.0);
+    ring_push(rg, 50 * MS, 4.0);
     return rg;
 }
 
@@ -239,13 +241,13 @@ static const struct {
     double mean, min, max, last;
 } ring_cases[] = {
     /* since   n  start mean        min   max  last */
-    { INT64_MIN, 4, 20, 10.0 / 4.0, -2.0, 5.0, 4.0 },   /* 10 was overwritten */
-    { 0,         4, 20, 10.0 / 4.0, -2.0, 5.0, 4.0 },
-    { 20,        4, 20, 10.0 / 4.0, -2.0, 5.0, 4.0 },
-    { 21,        3, 30, 5.0 / 3.0,  -2.0, 4.0, 4.0 },
-    { 30,        3, 30, 5.0 / 3.0,  -2.0, 4.0, 4.0 },
-    { 40,        2, 40, 1.0,        -2.0, 4.0, 4.0 },
-    { 50,        1, 50, 4.0,         4.0, 4.0, 4.0 },
+    { INT64_MIN, 4, 20 * MS, 10.0 / 4.0, -2.0, 5.0, 4.0 },   /* 10 was overwritten */
+    { 0 * MS,         4, 20 * MS, 10.0 / 4.0, -2.0, 5.0, 4.0 },
+    { 20 * MS,        4, 20 * MS, 10.0 / 4.0, -2.0, 5.0, 4.0 },
+    { 21 * MS,        3, 30 * MS, 5.0 / 3.0,  -2.0, 4.0, 4.0 },
+    { 30 * MS,        3, 30 * MS, 5.0 / 3.0,  -2.0, 4.0, 4.0 },
+    { 40 * MS,        2, 40 * MS, 1.0,        -2.0, 4.0, 4.0 },
+    { 50 * MS,        1, 50 * MS, 4.0,         4.0, 4.0, 4.0 },
 };
 
 START_TEST(from_ring_since_table)
@@ -270,7 +272,7 @@ START_TEST(from_ring_nothing_recent_zeroes_out)
     struct stats_result r;
 
     memset(&r, 0x7f, sizeof(r));
-    ck_assert_uint_eq(stats_from_ring(rg, 51, &r), 0);
+    ck_assert_uint_eq(stats_from_ring(rg, 51 * MS, &r), 0);
     ck_assert_uint_eq(r.count, 0);
     ck_assert_int_eq(r.start_ns, 0);
     ck_assert_double_eq(r.mean, 0.0);
@@ -303,12 +305,12 @@ START_TEST(from_ring_out_of_order)
     struct stats_result r;
 
     ck_assert_ptr_nonnull(rg);
-    ring_push(rg, 300, 7.0);
-    ring_push(rg, 100, 1.0);   /* older, below since */
-    ring_push(rg, 250, 2.0);
-    ring_push(rg, 200, 9.0);
-    ck_assert_uint_eq(stats_from_ring(rg, 200, &r), 3);
-    ck_assert_int_eq(r.start_ns, 200);
+    ring_push(rg, 300 * MS, 7.0);
+    ring_push(rg, 100 * MS, 1.0);   /* older, below since */
+    ring_push(rg, 250 * MS, 2.0);
+    ring_push(rg, 200 * MS, 9.0);
+    ck_assert_uint_eq(stats_from_ring(rg, 200 * MS, &r), 3);
+    ck_assert_int_eq(r.start_ns, 200 * MS);
     ck_assert_double_eq(r.mean, 6.0);
     ck_assert_double_eq(r.min, 2.0);
     ck_assert_double_eq(r.max, 9.0);
