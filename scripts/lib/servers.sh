@@ -115,9 +115,12 @@ EOF
 
 # Turn an InfluxDB /query JSON answer (stdin) into plain text: one line per row, tab-separated,
 # the time column left out when there are other columns, a series' GROUP BY tags first as
-# key=value. Exit 1 with the error on stderr if InfluxDB reported one.
+# key=value. Exit 1 with the error on stderr if InfluxDB reported one. KOMPOS_FLOAT_DIGITS=N rounds
+# floats to N decimals.
 KOMPOS_QUERY_PARSER='
-import json, sys
+import json, os, sys
+digits = os.environ.get("KOMPOS_FLOAT_DIGITS")
+digits = int(digits) if digits else None
 d = json.load(sys.stdin)
 if "error" in d:
     sys.stderr.write("influx: %s\n" % d["error"]); sys.exit(1)
@@ -133,6 +136,8 @@ for r in d.get("results", []):
             for v in row[drop:]:
                 if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
                     v = int(v)
+                elif isinstance(v, float) and digits is not None:
+                    v = round(v, digits)
                 vals.append("" if v is None else str(v))
             print("\t".join(tags + vals))
 '
