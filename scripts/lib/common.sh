@@ -112,12 +112,16 @@ kompos_cleanup() {
     local rc=$? i h pids
     trap - EXIT INT TERM
     for h in "${KOMPOS_CLEANUP_HOOKS[@]}"; do eval "$h" || true; done
-    # Newest first: the hub before the servers it talks to.
+    # Newest first: the hub before the servers it talks to. Short waits: after a Ctrl-C the
+    # servers may be gone already and the hub cannot flush anyway.
     pids=("${KOMPOS_PIDS[@]}")
     for (( i=${#pids[@]}-1; i>=0; i-- )); do
-        stop_pid "${pids[$i]}" 10 >/dev/null 2>&1 || true
+        stop_pid "${pids[$i]}" 5 >/dev/null 2>&1 || true
     done
-    if [ "$rc" -ne 0 ] || [ "$KOMPOS_FAILED" -ne 0 ]; then dump_logs; fi
+    # The logs of a failed run; not after Ctrl-C / SIGTERM (130, 143).
+    if [ "$KOMPOS_FAILED" -ne 0 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ]; }; then
+        dump_logs
+    fi
     if [ -n "$KOMPOS_TMP" ] && [ -d "$KOMPOS_TMP" ]; then
         if [ -n "${KOMPOS_KEEP_TMP:-}" ]; then
             log "kept $KOMPOS_TMP (KOMPOS_KEEP_TMP is set)"

@@ -116,21 +116,27 @@ EOF
 # Turn an InfluxDB /query JSON answer (stdin) into plain text: one line per row, tab-separated,
 # the time column left out when there are other columns, a series' GROUP BY tags first as
 # key=value. Exit 1 with the error on stderr if InfluxDB reported one. KOMPOS_FLOAT_DIGITS=N rounds
-# floats to N decimals.
+# floats to N decimals; KOMPOS_QUERY_TABLE=1 prints an aligned table with a header line
+# (tag values without key=).
 KOMPOS_QUERY_PARSER='
 import json, os, sys
 digits = os.environ.get("KOMPOS_FLOAT_DIGITS")
 digits = int(digits) if digits else None
+table = os.environ.get("KOMPOS_QUERY_TABLE") == "1"
 d = json.load(sys.stdin)
 if "error" in d:
     sys.stderr.write("influx: %s\n" % d["error"]); sys.exit(1)
+out = []
 for r in d.get("results", []):
     if "error" in r:
         sys.stderr.write("influx: %s\n" % r["error"]); sys.exit(1)
     for s in r.get("series", []):
         cols = s.get("columns", [])
         drop = 0 if len(cols) < 2 or cols[0] != "time" else 1
-        tags = ["%s=%s" % (k, v) for k, v in sorted((s.get("tags") or {}).items())]
+        tagd = sorted((s.get("tags") or {}).items())
+        if table and not out:
+            out.append([k for k, _ in tagd] + cols[drop:])
+        tags = [v if table else "%s=%s" % (k, v) for k, v in tagd]
         for row in s.get("values", []):
             vals = []
             for v in row[drop:]:
@@ -139,7 +145,14 @@ for r in d.get("results", []):
                 elif isinstance(v, float) and digits is not None:
                     v = round(v, digits)
                 vals.append("" if v is None else str(v))
-            print("\t".join(tags + vals))
+            out.append(tags + vals)
+if table and out:
+    w = [max(len(r[i]) for r in out if i < len(r)) for i in range(max(map(len, out)))]
+    for r in out:
+        print("  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip())
+else:
+    for r in out:
+        print("\t".join(r))
 '
 
 # influx_query_json DB QUERY: the raw JSON answer (InfluxDB at INFLUX_URL).
