@@ -51,8 +51,8 @@ run_format ingest-json json 0
 # ids), so the totals over every site must be exactly the good readings.
 total=$(influx_count kompos "SELECT count(temp_core_c) FROM drum")
 check_eq "readings in drum over all sites" $(( 2 * N )) "$total"
-fields=$(influx_query kompos 'SHOW FIELD KEYS FROM drum' | cut -f1 | tr '\n' ' ')
-check_eq "field keys of drum" "temp_core_c " "$fields"
+fields=$(influx_query kompos 'SHOW FIELD KEYS FROM drum' | tr '\t\n' ': ')
+check_eq "field keys (and types) of drum" "temp_core_c:float " "$fields"
 sites=$(influx_query kompos 'SHOW TAG VALUES FROM drum WITH KEY = "site"' | cut -f2 | tr '\n' ' ')
 check_eq "site tags of drum" "ingest-json ingest-num " "$sites"
 tank=$(influx_query kompos 'SELECT * FROM tank LIMIT 1' | wc -l)
@@ -64,6 +64,17 @@ log "measurements: $meas"
 sleep 3
 live_rej=$(influx_query kompos "SELECT last(messages_rejected) FROM hub WHERE site='$HUB_SITE'")
 check_eq "hub measurement messages_rejected while running" "$HOSTILE" "$live_rej"
+# The self-metrics that dashboards and tools rely on, each an integer field of measurement hub.
+hub_fields=$(influx_query kompos 'SHOW FIELD KEYS FROM hub' | tr '\t' ':')
+missing=0
+for f in messages_received messages_decoded messages_rejected readings_accepted readings_rejected \
+         points_queued points_written points_dropped write_errors series series_overflow rss_kb; do
+    if printf '%s\n' "$hub_fields" | grep -qx "$f:integer"; then :; else
+        fail "measurement hub has no integer field $f (fields: $(printf '%s' "$hub_fields" | tr '\n' ' '))"
+        missing=1
+    fi
+done
+[ "$missing" -eq 1 ] || ok "measurement hub has the 12 integer self-metric fields"
 if pid_running "$HUB_PID"; then ok "hub still running before SIGTERM"; else fail "hub died"; fi
 
 stop_hub 30
