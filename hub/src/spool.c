@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: MIT */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "hub_err.h"
+
+#define HDR 16
+#define MAGIC "KSP1"
+#define MAX_RECORD (256u * 1024u * 1024u)
+#define ACK_EVERY_MS 1000
+
+struct seg {
+    uint64_t seq;
+    uint64_t valid;             /* bytes up to the end of the last good record */
+    uint64_t points;            /* points in the good records                  */
+};
+
+struct spool {
+    struct spool_cfg cfg;
+    struct seg *segs;           /* sorted by seq                               */
+    size_t nsegs, capsegs;
+    int wfd;                    /* the segment appended to (the last), or -1   */
+    uint64_t wseq;
+    int rfd;                    /* cached read fd                              */
+    uint64_t rseq;
+    uint64_t head;
+    uint64_t ack_written;
+    hub_mono_ms next_ack;
+    int dirty;
+    hub_mono_ms last_fsync;
+    struct spool_stats st;
+};
+
+static uint64_t mkpos(uint64_t seq, uint64_t off)
+{
+    return (seq << 32) | off;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static void seg_path(const struct spool *s, uint64_t seq, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%016llx.seg", s->cfg.dir, (unsigned long long)seq);
+}
+
+static int read_full(int fd, void *p, size_t n, off_t off)
+{
+    size_t got = 0;
+    ssize_t r;
+
+    while (got < n) {
+        r = pread(fd, (char *)p + got, n - got, off + (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static int open_read(struct spool *s, uint64_t seq)
+{
+    char path[600];
+
+    if (s->rfd >= 0 && s->rseq == seq)
+        return s->rfd;
+    if (s->rfd >= 0)
+        close(s->rfd);
+    seg_path(s, seq, path, sizeof(path));
+    s->rfd = open(path, O_RDONLY | O_CLOEXEC);
+    s->rseq = seq;
+    return s->rfd;
+}
+
+/* Read and check the record header at off; returns the payload length and
+ * fills *points, or -1 when there is no whole, valid header. */
+static long read_header(int fd, uint64_t off, uint64_t limit, uint32_t *points,
+                        uint32_t *crc)
+{
+    unsigned char h[HDR];
+    uint32_t len;
+
+    if (off + HDR > limit || read_full(fd, h, HDR, (off_t)off) != 0)
+        return -1;
+    if (memcmp(h, MAGIC, 4) != 0)
+        return -1;
+    len = get32(h + 4);
+    if (len == 0 || len > MAX_RECORD || off + HDR + len > limit)
+        return -1;
+    *points = get32(h + 8);
+    *crc = get32(h + 12);
+    return (long)len;
+}
+
+/* Scan a segment: find its valid length and points; count a torn tail. */
+static void scan_segment(struct spool *s, struct seg *g)
+{
+    char path[600];
+    struct stat sb;
+    uint64_t off = 0, size;
+    uint32_t pts, crc;
+    long len;
+    char *buf = NULL;
+    int fd;
+
+    g->valid = 0;
+    g->points = 0;
+    seg_path(s, g->seq, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return;
+    }
+    size = (uint64_t)sb.st_size;
+    s->st.bytes += size;
+    while (off < size) {
+        len = read_header(fd, off, size, &pts, &crc);
+        if (len < 0)
+            break;
+        buf = realloc(buf, (size_t)len);
+        if (!buf || read_full(fd, buf, (size_t)len, (off_t)(off + HDR)) != 0 ||
+            crc32(0L, (const Bytef *)buf, (uInt)len) != crc)
+            break;
+        off += HDR + (uint64_t)len;
+        g->points += pts;
+    }
+    if (off < size)
+        s->st.torn_records++;
+    g->valid = off;
+    free(buf);
+    close(fd);
+}
+
+/* Points in the records of segment g from offset 'from' on (headers only). */
+static uint64_t points_from(struct spool *s, const struct seg *g, uint64_t from)
+{
+    uint64_t off = from, n = 0;
+    uint32_t pts, crc;
+    long len;
+    int fd = open_read(s, g->seq);
+
+    if (fd < 0)
+        return 0;
+    while (off < g->valid) {
+        len = read_header(fd, off, g->valid, &pts, &crc);
+        if (len < 0)
+            break;
+        n += pts;
+        off += HDR + (uint64_t)len;
+    }
+    return n;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+    const struct seg *x = a, *y = b;
+
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int add_seg(struct spool *s, uint64_t seq)
+{
+    struct seg *n;
+
+    if (s->nsegs == s->capsegs) {
+        s->capsegs = s->capsegs ? s->capsegs * 2 : 16;
+        n = realloc(s->segs, s->capsegs * sizeof(*n));
+        if (!n)
+            return HUB_ENOMEM;
+        s->segs = n;
+    }
+    memset(&s->segs[s->nsegs], 0, sizeof(s->segs[0]));
+    s->segs[s->nsegs].seq = seq;
+    s->nsegs++;
+    return HUB_OK;
+}
+
+static void write_ack(struct spool *s)
+{
+    char path[600], tmp[620], line[64];
+    int fd, n;
+
+    if (s->ack_written == s->head)
+        return;
+    snprintf(path, sizeof(path), "%s/ack", s->cfg.dir);
+    snprintf(tmp, sizeof(tmp), "%s/ack.tmp", s->cfg.dir);
+    n = snprintf(line, sizeof(line), "%llu %llu\n",
+                 (unsigned long long)(s->head >> 32),
+                 (unsigned long long)(s->head & 0xffffffffULL));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return;
+    if (write(fd, line, (size_t)n) == n && rename(tmp, path) == 0)
+        s->ack_written = s->head;
+    close(fd);
+}
+
+static void read_ack(struct spool *s)
+{
+    char path[600];
+    unsigned long long seq = 0, off = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/ack", s->cfg.dir);
+    f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fscanf(f, "%llu %llu", &seq, &off) == 2 && off <= 0xffffffffULL)
+        s->head = mkpos(seq, off);
+    fclose(f);
+}
+
+struct spool *spool_open(const struct spool_cfg *cfg, char *err, size_t errlen)
+{
+    struct spool *s = calloc(1, sizeof(*s));
+    struct dirent *de;
+    unsigned long long seq;
+    char extra;
+    size_t i;
+    DIR *d;
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->wfd = -1;
+    s->rfd = -1;
+    if (mkdir(cfg->dir, 0750) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", cfg->dir, strerror(errno));
+        goto fail;
+    }
+    d = opendir(cfg->dir);
+    if (!d) {
+        snprintf(err, errlen, "%s: %s", cfg->dir, strerror(errno));
+        goto fail;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strlen(de->d_name) == 20 &&
+            sscanf(de->d_name, "%16llx.se%c", &seq, &extra) == 2 && extra == 'g') {
+            if (add_seg(s, seq) != HUB_OK) {
+                closedir(d);
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+        }
+    }
+    closedir(d);
+    qsort(s->segs, s->nsegs, sizeof(s->segs[0]), cmp_seg);
+    for (i = 0; i < s->nsegs; i++)
+        scan_segment(s, &s->segs[i]);
+    read_ack(s);
+    s->ack_written = s->head;
+    if (s->nsegs && s->head < mkpos(s->segs[0].seq, 0))
+        s->head = mkpos(s->segs[0].seq, 0);
+    if (!s->nsegs)
+        s->head = mkpos(1, 0);
+    for (i = 0; i < s->nsegs; i++) {
+        const struct seg *g = &s->segs[i];
+
+        if (mkpos(g->seq, g->valid) <= s->head)
+            continue;
+        if ((s->head >> 32) == g->seq)
+            s->st.points_pending += points_from(s, g, s->head & 0xffffffffULL);
+        else
+            s->st.points_pending += g->points;
+    }
+    /* never append after an old tail that may be torn: new segment */
+    s->wseq = s->nsegs ? s->segs[s->nsegs - 1].seq + 1 : 1;
+    return s;
+fail:
+    spool_close(s);
+    return NULL;
+}
+
+void spool_close(struct spool *s)
+{
+    if (!s)
+        return;
+    if (s->wfd >= 0) {
+        if (s->dirty)
+            fdatasync(s->wfd);
+        close(s->wfd);
+    }
+    if (s->rfd >= 0)
+        close(s->rfd);
+    if (s->cfg.dir[0])
+        write_ack(s);
+    free(s->segs);
+    free(s);
+}
+
+/* Drop the oldest segment to respect the cap. */
+static void drop_oldest(struct spool *s)
+{
+    struct seg *g = &s->segs[0];
+    char path[600];
+    struct stat sb;
+    uint64_t lost;
+
+    if (mkpos(g->seq, g->valid) <= s->head)
+        lost = 0;
+    else if ((s->head >> 32) == g->seq)
+        lost = points_from(s, g, s->head & 0xffffffffULL);
+    else
+        lost = g->points;
+    seg_path(s, g->seq, path, sizeof(path));
+    if (stat(path, &sb) == 0)
+        s->st.bytes -= (uint64_t)sb.st_size < s->st.bytes ? (uint64_t)sb.st_size : s->st.bytes;
+    unlink(path);
+    if (s->rfd >= 0 && s->rseq == g->seq) {
+        close(s->rfd);
+        s->rfd = -1;
+    }
+    s->st.points_dropped += lost;
+    s->st.points_pending -= lost < s->st.points_pending ? lost : s->st.points_pending;
+    s->st.segments_dropped++;
+    if (s->head < mkpos(g->seq + 1, 0))
+        s->head = s->nsegs > 1 ? mkpos(s->segs[1].seq, 0) : mkpos(g->seq + 1, 0);
+    memmove(s->segs, s->segs + 1, (s->nsegs - 1) * sizeof(s->segs[0]));
+    s->nsegs--;
+}
+
+static int start_segment(struct spool *s)
+{
+    char path[600];
+
+    if (s->wfd >= 0) {
+        if (s->dirty) {
+            fdatasync(s->wfd);
+            s->st.fsyncs++;
+            s->dirty = 0;
+        }
+        close(s->wfd);
+        s->wfd = -1;
+    }
+    seg_path(s, s->wseq, path, sizeof(path));
+    s->wfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (s->wfd < 0)
+        return HUB_EIO;
+    if (add_seg(s, s->wseq) != HUB_OK) {
+        close(s->wfd);
+        s->wfd = -1;
+        unlink(path);
+        errno = ENOMEM;
+        return HUB_EIO;
+    }
+    return HUB_OK;
+}
+
+int spool_append(struct spool *s, const void *lines, size_t len,
+                 uint32_t npoints, hub_mono_ms now)
+{
+    unsigned char h[HDR];
+    struct iovec iov[2];
+    struct seg *g;
+    ssize_t w;
+
+    if (len == 0 || len > MAX_RECORD)
+        return HUB_EINVAL;
+    if (s->wfd < 0 || !s->nsegs || s->segs[s->nsegs - 1].seq != s->wseq ||
+        s->segs[s->nsegs - 1].valid + HDR + len > s->cfg.segment_bytes) {
+        if (s->wfd >= 0)
+            s->wseq++;
+        if (start_segment(s) != HUB_OK)
+            goto ioerr;
+    }
+    g = &s->segs[s->nsegs - 1];
+    memcpy(h, MAGIC, 4);
+    put32(h + 4, (uint32_t)len);
+    put32(h + 8, npoints);
+    put32(h + 12, (uint32_t)crc32(0L, (const Bytef *)lines, (uInt)len));
+    iov[0].iov_base = h;
+    iov[0].iov_len = HDR;
+    iov[1].iov_base = (void *)lines;
+    iov[1].iov_len = len;
+    do {
+        w = writev(s->wfd, iov, 2);
+    } while (w < 0 && errno == EINTR);
+    if (w != (ssize_t)(HDR + len)) {
+        int e = w < 0 ? errno : ENOSPC;
+
+        /* cut what was written of this record; if that fails too, the
+         * next append starts a new segment after the torn tail */
+        if (w > 0 && ftruncate(s->wfd, (off_t)g->valid) != 0) {
+            close(s->wfd);
+            s->wfd = -1;
+            s->wseq++;
+        }
+        errno = e;
+        goto ioerr;
+    }
+    g->valid += HDR + len;
+    g->points += npoints;
+    s->st.bytes += HDR + len;
+    s->st.records_appended++;
+    s->st.points_appended += npoints;
+    s->st.points_pending += npoints;
+    s->dirty = 1;
+    while (s->st.bytes > s->cfg.max_bytes && s->nsegs > 1)
+        drop_oldest(s);
+    if (s->cfg.fsync_interval_ms == 0)
+        spool_tick(s, now);
+    return HUB_OK;
+ioerr:
+    s->st.append_errors++;
+    s->st.last_errno = errno;
+    return HUB_EIO;
+}
+
+void spool_tick(struct spool *s, hub_mono_ms now)
+{
+    if (s->dirty && s->wfd >= 0 &&
+        now - s->last_fsync >= s->cfg.fsync_interval_ms) {
+        fdatasync(s->wfd);
+        s->st.fsyncs++;
+        s->dirty = 0;
+        s->last_fsync = now;
+    }
+    if (s->ack_written != s->head && now >= s->next_ack) {
+        write_ack(s);
+        s->next_ack = now + ACK_EVERY_MS;
+    }
+}
+
+uint64_t spool_head(const struct spool *s)
+{
+    return s->head;
+}
+
+uint64_t spool_tail(const struct spool *s)
+{
+    if (!s->nsegs)
+        return s->head;
+    return mkpos(s->segs[s->nsegs - 1].seq, s->segs[s->nsegs - 1].valid);
+}
+
+static struct seg *find_seg(struct spool *s, uint64_t seq)
+{
+    size_t i;
+
+    for (i = 0; i < s->nsegs; i++) {
+        if (s->segs[i].seq >= seq)
+            return &s->segs[i];
+    }
+    return NULL;
+}
+
+int spool_read(struct spool *s, uint64_t *pos, struct buf *out,
+               uint32_t max_points, uint32_t *npoints)
+{
+    uint64_t p = *pos < s->head ? s->head : *pos, off;
+    uint32_t pts, crc, got = 0;
+    struct seg *g;
+    size_t before;
+    long len;
+    int fd, any = 0;
+
+    while (got < max_points || !any) {
+        g = find_seg(s, p >> 32);
+        if (!g)
+            break;
+        if (g->seq != (p >> 32))
+            p = mkpos(g->seq, 0);
+        off = p & 0xffffffffULL;
+        if (off >= g->valid) {
+            if (g == &s->segs[s->nsegs - 1])
+                break;                  /* at the tail */
+            p = mkpos(g->seq + 1, 0);
+            continue;
+        }
+        fd = open_read(s, g->seq);
+        if (fd < 0)
+            return HUB_EIO;
+        len = read_header(fd, off, g->valid, &pts, &crc);
+        before = out->len;
+        if (len < 0 || buf_reserve(out, (size_t)len) != HUB_OK ||
+            read_full(fd, out->data + out->len, (size_t)len, (off_t)(off + HDR)) != 0 ||
+            crc32(0L, (const Bytef *)out->data + out->len, (uInt)len) != crc) {
+            /* corrupt after the scan (or unreadable): skip the segment */
+            buf_truncate(out, before);
+            s->st.torn_records++;
+            g->valid = off;
+            p = mkpos(g->seq + 1, 0);
+            continue;
+        }
+        out->len += (size_t)len;
+        out->data[out->len] = '\0';
+        got += pts;
+        any = 1;
+        p = mkpos(g->seq, off + HDR + (uint64_t)len);
+    }
+    *pos = p;
+    *npoints += got;
+    return any ? HUB_OK : HUB_EAGAIN;
+}
+
+int spool_release(struct spool *s, uint64_t pos, hub_mono_ms now)
+{
+    uint64_t p, off, n = 0;
+    uint32_t pts, crc;
+    struct seg *g;
+    char path[600];
+    long len;
+    int fd;
+
+    if (pos <= s->head)
+        return HUB_OK;
+    /* count the points released, record by record (headers only) */
+    p = s->head;
+    while (p < pos) {
+        g = find_seg(s, p >> 32);
+        if (!g)
+            break;
+        if (g->seq != (p >> 32))
+            p = mkpos(g->seq, 0);
+        off = p & 0xffffffffULL;
+        if (off >= g->valid) {
+            p = mkpos(g->seq + 1, 0);
+            continue;
+        }
+        fd = open_read(s, g->seq);
+        len = fd < 0 ? -1 : read_header(fd, off, g->valid, &pts, &crc);
+        if (len < 0) {
+            p = mkpos(g->seq + 1, 0);
+            continue;
+        }
+        n += pts;
+        p = mkpos(g->seq, off + HDR + (uint64_t)len);
+    }
+    s->head = pos;
+    s->st.points_pending -= n < s->st.points_pending ? n : s->st.points_pending;
+    /* delete segments wholly released, but never the one being appended */
+    while (s->nsegs > 1 && mkpos(s->segs[0].seq, s->segs[0].valid) <= s->head) {
+        struct stat sb;
+
+        seg_path(s, s->segs[0].seq, path, sizeof(path));
+        if (stat(path, &sb) == 0)
+            s->st.bytes -= (uint64_t)sb.st_size < s->st.bytes ? (uint64_t)sb.st_size : s->st.bytes;
+        if (s->rfd >= 0 && s->rseq == s->segs[0].seq) {
+            close(s->rfd);
+            s->rfd = -1;
+        }
+        unlink(path);
+        memmove(s->segs, s->segs + 1, (s->nsegs - 1) * sizeof(s->segs[0]));
+        s->nsegs--;
+    }
+    spool_tick(s, now);
+    return HUB_OK;
+}
+
+void spool_get_stats(const struct spool *s, struct spool_stats *st)
+{
+    *st = s->st;
+}

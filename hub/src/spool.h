@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* spool.h - the write-ahead spool on disk: the queue of line protocol that
+ * InfluxDB has not acknowledged yet.
+ *
+ * Layout: one folder of segment files "<16 hex digits>.seg", appended only,
+ * each at most segment_bytes long, plus a small "ack" file (replaced
+ * atomically by rename) that records the position up to which InfluxDB has
+ * acknowledged everything. A record is
+ *     "KSP1" | u32 payload length | u32 points | u32 CRC-32 of the payload
+ * followed by the payload (complete lines, each ending in '\n'); integers
+ * are little-endian. A torn or corrupt record (power loss in the middle of
+ * a write) is detected by its length or CRC: the rest of that segment is
+ * skipped and counted.
+ *
+ * A position is (segment number << 32) | byte offset in the segment.
+ * Positions only grow. Everything before spool_head() is acknowledged (or
+ * dropped); everything from there to spool_tail() is kept until released.
+ *
+ * Bounded: when the spool's files pass max_bytes, the oldest segment is
+ * deleted even if not acknowledged, and its points are counted as dropped.
+ * Disk full and permission errors make spool_append() fail with HUB_EIO
+ * (counted, with the reason in the stats); the caller keeps running.
+ *
+ * SD-card friendly: appends only, fsync at most every fsync_interval_ms,
+ * bounded segment files, nothing rewritten in place.
+ *
+ * The module does file I/O but never logs; not thread-safe. */
+#ifndef HUB_SPOOL_H
+#define HUB_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "clock.h"
+
+struct spool;               /* opaque */
+
+struct spool_cfg {
+    char dir[512];              /* created if missing (mode 0750)           */
+    uint64_t max_bytes;         /* cap of all segment files together        */
+    uint64_t segment_bytes;     /* a new segment starts past this size      */
+    hub_mono_ms fsync_interval_ms; /* 0 = fsync after every append          */
+};
+
+struct spool_stats {
+    uint64_t bytes;             /* size of the segment files now            */
+    uint64_t points_pending;    /* points not yet acknowledged              */
+    uint64_t records_appended;
+    uint64_t points_appended;
+    uint64_t points_dropped;    /* lost to the size cap                     */
+    uint64_t segments_dropped;  /* deleted by the size cap                  */
+    uint64_t torn_records;      /* corrupt or cut records skipped           */
+    uint64_t append_errors;     /* appends that failed (disk full, EACCES)  */
+    uint64_t fsyncs;
+    int last_errno;             /* errno of the last failure, 0 if none     */
+};
+
+/* Open (or create) the spool in cfg->dir and scan what is there. Returns
+ * NULL with a message in err when the folder cannot be created or read. */
+struct spool *spool_open(const struct spool_cfg *cfg, char *err, size_t errlen);
+
+/* fsync and close. Accepts NULL. */
+void spool_close(struct spool *s);
+
+/* Append one record of npoints complete lines. Returns HUB_OK, HUB_EINVAL
+ * (empty or too large), or HUB_EIO when the bytes could not be written
+ * (nothing of the record is kept; stats.last_errno says why). */
+int spool_append(struct spool *s, const void *lines, size_t len,
+                 uint32_t npoints, hub_mono_ms now);
+
+/* fsync when data is waiting and the interval has passed. */
+void spool_tick(struct spool *s, hub_mono_ms now);
+
+/* Position of the oldest byte not yet released, and after the newest. */
+uint64_t spool_head(const struct spool *s);
+uint64_t spool_tail(const struct spool *s);
+
+/* Read whole records from *pos (clamped up to spool_head()) into out,
+ * appending, until at least max_points points were read or the tail is
+ * reached; at least one record is read if there is one. Advances *pos past
+ * what was read and adds the points to *npoints. Returns HUB_OK when
+ * something was read, HUB_EAGAIN when *pos is at the tail, HUB_EIO on a
+ * read error. Corrupt records are skipped (counted). */
+int spool_read(struct spool *s, uint64_t *pos, struct buf *out,
+               uint32_t max_points, uint32_t *npoints);
+
+/* Everything before pos (a record boundary) has been acknowledged or given
+ * up: delete the segments wholly before it and record the position in the
+ * ack file (at most once a second; spool_close() writes the last one).
+ * Positions at or before the current head are ignored. Returns HUB_OK or
+ * HUB_EIO. */
+int spool_release(struct spool *s, uint64_t pos, hub_mono_ms now);
+
+void spool_get_stats(const struct spool *s, struct spool_stats *st);
+
+#endif /* HUB_SPOOL_H */
