@@ -12,6 +12,7 @@ KOMPOS_COMMON_SH=1
 
 KOMPOS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${KOMPOS_BUILD_DIR:=$KOMPOS_ROOT/build}"
+case "$KOMPOS_BUILD_DIR" in /*) ;; *) KOMPOS_BUILD_DIR="$PWD/$KOMPOS_BUILD_DIR" ;; esac
 export KOMPOS_ROOT KOMPOS_BUILD_DIR
 
 # The system python3 (stdlib only); a pyenv shim or similar earlier in PATH is not needed.
