@@ -138,6 +138,15 @@ static const struct cfg_key keys[] = {
     K_INT("influx.shutdown_grace_ms", influx.shutdown_grace_ms, 0, 600000, 10000,
           "on shutdown, time allowed to flush queued points, milliseconds"),
 
+    K_STR("spool.dir", spool.dir, "/var/lib/kompos-hub/spool",
+          "write-ahead spool folder (created if missing): every accepted reading is on disk until "
+          "InfluxDB acknowledged it; \"\" = no spool (readings wait in memory only)"),
+    K_INT("spool.max_mb", spool.max_mb, 1, 1000000, 256,
+          "cap of the spool files, MiB; past it the oldest segment is dropped and counted"),
+    K_INT("spool.segment_mb", spool.segment_mb, 1, 1024, 8, "size of one spool segment file, MiB"),
+    K_INT("spool.fsync_interval_ms", spool.fsync_interval_ms, 0, 60000, 1000,
+          "fsync the spool at most this often, milliseconds; 0 = after every append"),
+
     K_INT("limits.max_series", limits.max_series, 1, 1000000, 10000,
           "distinct series (site, kind, id, field) tracked; more are counted and not stored"),
     K_INT("limits.max_payload_bytes", limits.max_payload_bytes, 16, 1048576, 4096,

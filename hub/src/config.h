@@ -57,6 +57,13 @@ struct hub_config {
     } influx;
 
     struct {
+        char *dir;                  /* "/var/lib/kompos-hub/spool"; "" = none   */
+        int max_mb;                 /* 256, 1..1000000: cap of the spool files  */
+        int segment_mb;             /* 8, 1..1024: size of one segment file     */
+        int fsync_interval_ms;      /* 1000, 0..60000; 0 = fsync every append   */
+    } spool;
+
+    struct {
         int max_series;             /* 10000, 1..1000000                        */
         int max_payload_bytes;      /* 4096, 16..1048576                        */
     } limits;

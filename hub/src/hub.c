@@ -13,6 +13,7 @@
 #include "log.h"
 #include "reading.h"
 #include "series.h"
+#include "spool.h"
 #include "validate.h"
 
 #define EXPIRE_EVERY_MS 1000
@@ -35,6 +36,9 @@ struct hub {
     struct ratelog drop_log;    /* writer dropped points                 */
     struct ratelog retry_log;   /* writer retries                        */
     hub_mono_ms now;            /* for the writer's event callback       */
+    struct spool *sp;           /* borrowed, may be NULL                 */
+    struct spool_stats sp_seen; /* what was already logged               */
+    struct ratelog spool_log;
 };
 
 long hub_rss_kb(void)
@@ -127,6 +131,7 @@ struct hub *hub_new(const struct hub_config *cfg, const char *influx_secret,
     h->cap_log.interval_ms = 60000;
     h->drop_log.interval_ms = 10000;
     h->retry_log.interval_ms = 30000;
+    h->spool_log.interval_ms = 60000;
     return h;
 fail:
     hub_free(h);
@@ -184,6 +189,41 @@ int hub_reconfigure(struct hub *h, const struct hub_config *cfg,
         series_reg_foreach(h->reg, close_one, &cc);
     }
     return HUB_OK;
+}
+
+void hub_set_spool(struct hub *h, struct spool *sp)
+{
+    h->sp = sp;
+    if (sp)
+        spool_get_stats(sp, &h->sp_seen);
+    influx_out_set_spool(h->out, sp);
+}
+
+/* Log what changed in the spool since the last look: drops at the cap,
+ * write errors (disk full, permissions), torn records found. */
+static void watch_spool(struct hub *h, hub_mono_ms now)
+{
+    struct spool_stats st;
+    uint64_t held = 0;
+
+    if (!h->sp)
+        return;
+    spool_get_stats(h->sp, &st);
+    if (st.points_dropped > h->sp_seen.points_dropped)
+        LOG_ERROR("spool", "over its cap of %d MiB: dropped the oldest segment(s), "
+                  "%llu points lost (%llu in all)", h->cfg->spool.max_mb,
+                  (unsigned long long)(st.points_dropped - h->sp_seen.points_dropped),
+                  (unsigned long long)st.points_dropped);
+    if (st.append_errors > h->sp_seen.append_errors &&
+        ratelog_due(&h->spool_log, now, &held))
+        LOG_ERROR("spool", "cannot write to %s: %s; %llu appends failed so far, "
+                  "readings are kept in memory only until it works again",
+                  h->cfg->spool.dir, strerror(st.last_errno),
+                  (unsigned long long)st.append_errors);
+    if (st.torn_records > h->sp_seen.torn_records)
+        LOG_WARN("spool", "%llu damaged record(s) skipped (cut by a power loss?)",
+                 (unsigned long long)(st.torn_records - h->sp_seen.torn_records));
+    h->sp_seen = st;
 }
 
 struct influx_out *hub_writer(struct hub *h)
@@ -494,6 +534,17 @@ void hub_write_self_metrics(struct hub *h, hub_mono_ms now, hub_real_ns wall)
     lp_field_int(&l, "series", (int64_t)series_reg_count(h->reg));
     lp_field_int(&l, "series_overflow", (int64_t)series_reg_overflow(h->reg));
     lp_field_int(&l, "rss_kb", (int64_t)hub_rss_kb());
+    if (h->sp) {
+        struct spool_stats sst;
+
+        spool_get_stats(h->sp, &sst);
+        lp_field_int(&l, "spool_bytes", (int64_t)sst.bytes);
+        lp_field_int(&l, "spool_points_pending", (int64_t)sst.points_pending);
+        lp_field_int(&l, "spool_points_dropped", (int64_t)sst.points_dropped);
+        lp_field_int(&l, "spool_errors", (int64_t)sst.append_errors);
+        lp_field_int(&l, "spool_torn_records", (int64_t)sst.torn_records);
+        lp_field_int(&l, "points_replayed", (int64_t)st.points_replayed);
+    }
     commit_line(h, &l, ts, now);
 }
 
@@ -513,6 +564,7 @@ hub_mono_ms hub_tick(struct hub *h, hub_mono_ms now, hub_real_ns wall)
         hub_write_self_metrics(h, now, wall);
         h->next_self = now + (hub_mono_ms)h->cfg->stats.self_interval_s * 1000;
     }
+    watch_spool(h, now);
     next = influx_out_tick(h->out, now);
     if (h->next_expire - now < next)
         next = h->next_expire - now;

@@ -58,6 +58,12 @@ int hub_reconfigure(struct hub *h, const struct hub_config *cfg,
 /* Write a hub self-metrics point now. */
 void hub_write_self_metrics(struct hub *h, hub_mono_ms now, hub_real_ns wall);
 
+/* Put the write-ahead spool (borrowed, may be NULL) under the writer; its
+ * state then shows in the self-metrics, and its drops and errors are
+ * logged from hub_tick(). */
+struct spool;
+void hub_set_spool(struct hub *h, struct spool *sp);
+
 /* The writer, for the loop (completions, flush at shutdown). */
 struct influx_out *hub_writer(struct hub *h);
 

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include "hub_err.h"
+#include "spool.h"
 
 #define BATCH_MAX_BYTES   (64u * 1024u * 1024u)  /* cap of one batch buffer */
 #define RETRY_AFTER_MAX_S 3600L
@@ -18,6 +19,12 @@ struct batch {
     int attempts;               /* failed attempts so far               */
     hub_mono_ms created;
     hub_mono_ms next_try;
+    uint64_t spool_start;       /* spool position of the first line       */
+    uint64_t spool_end;         /* after the last synced line; 0 = none   */
+    size_t synced;              /* bytes of lines already in the spool    */
+    uint32_t synced_points;
+    int unspooled;              /* 1 if a sync failed: memory only        */
+    int from_disk;              /* read back from the spool               */
 };
 
 struct influx_out {
@@ -35,6 +42,10 @@ struct influx_out {
     uint64_t rng;
     int failing;                /* 1 after a failure, until a success    */
     int draining;               /* shutdown: no backoff waits            */
+    struct spool *sp;           /* borrowed; NULL = memory only          */
+    uint64_t disk_pos;          /* replay: next spool position to read   */
+    uint64_t disk_end;          /* replay: where memory batches begin    */
+    int sync_failed;            /* the last sync failed                  */
     struct influx_out_stats st;
 };
 
@@ -121,12 +132,15 @@ void influx_out_reconfigure(struct influx_out *w,
     w->cfg = *cfg;
 }
 
+static void sync_open(struct influx_out *w, hub_mono_ms now);
+
 static void seal(struct influx_out *w, hub_mono_ms now)
 {
     struct batch *b = w->open;
 
     if (!b || b->npoints == 0)
         return;
+    sync_open(w, now);
     w->open = NULL;
     b->next_try = now;
     b->next = NULL;
@@ -157,6 +171,12 @@ static void remove_batch(struct influx_out *w, struct batch *b)
     batch_free(b);
 }
 
+static void release(struct influx_out *w, const struct batch *b, hub_mono_ms now)
+{
+    if (w->sp && b->spool_end)
+        spool_release(w->sp, b->spool_end, now);
+}
+
 static void drop_batch(struct influx_out *w, struct batch *b, uint32_t dropped,
                        long status, const char *why)
 {
@@ -173,12 +193,31 @@ static void enforce_cap(struct influx_out *w)
     uint64_t hard = w->cfg.max_queue_points + w->cfg.max_queue_points / 4;
     struct batch *victim;
 
-    while (w->st.queued_points > hard) {
-        victim = w->head;
-        if (victim && victim == w->inflight)
-            victim = victim->next;
+    while (w->st.queued_points > (w->sp ? w->cfg.max_queue_points : hard)) {
+        /* the oldest batch that is neither in flight nor ahead of the
+         * range still to be read back from disk (evicting that one would
+         * leave a hole between it and the range) */
+        for (victim = w->head; victim; victim = victim->next) {
+            if (victim == w->inflight || (w->sp && victim->from_disk))
+                continue;       /* at most one batch read back is held */
+            if (w->disk_pos < w->disk_end && victim->spool_end &&
+                victim->spool_end <= w->disk_pos)
+                continue;
+            break;
+        }
         if (!victim)
             return;
+        if (w->sp && !victim->unspooled && victim->spool_end &&
+            victim->synced == victim->lines.len) {
+            /* it is on disk: let it go from memory, read it back later */
+            if (w->disk_pos >= w->disk_end)
+                w->disk_pos = victim->spool_start;
+            if (victim->spool_end > w->disk_end)
+                w->disk_end = victim->spool_end;
+            w->st.points_evicted += victim->npoints;
+            remove_batch(w, victim);
+            continue;
+        }
         drop_batch(w, victim, victim->npoints, 0,
                    "queue over its memory cap, oldest batch dropped");
     }
@@ -190,8 +229,85 @@ struct buf *influx_out_open(struct influx_out *w, hub_mono_ms now)
         w->open = batch_new(now);
         if (!w->open)
             return NULL;
+        if (w->sp)
+            w->open->spool_start = spool_tail(w->sp);
     }
     return &w->open->lines;
+}
+
+static void sync_open(struct influx_out *w, hub_mono_ms now)
+{
+    struct batch *b = w->open;
+    uint32_t n;
+
+    if (!w->sp || !b || b->synced >= b->lines.len)
+        return;
+    n = b->npoints - b->synced_points;
+    if (spool_append(w->sp, b->lines.data + b->synced, b->lines.len - b->synced,
+                     n, now) != HUB_OK) {
+        b->unspooled = 1;
+        w->sync_failed = 1;
+        w->st.spool_errors++;
+    } else {
+        b->spool_end = spool_tail(w->sp);
+        w->sync_failed = 0;
+    }
+    b->synced = b->lines.len;
+    b->synced_points = b->npoints;
+}
+
+int influx_out_sync(struct influx_out *w, hub_mono_ms now)
+{
+    if (!w->sp)
+        return HUB_OK;
+    sync_open(w, now);
+    return w->sync_failed ? HUB_EIO : HUB_OK;
+}
+
+void influx_out_set_spool(struct influx_out *w, struct spool *sp)
+{
+    w->sp = sp;
+    if (sp && spool_head(sp) < spool_tail(sp)) {
+        w->disk_pos = spool_head(sp);
+        w->disk_end = spool_tail(sp);
+    }
+}
+
+/* Read the next replay batch from the spool and put it first in line. */
+static void load_replay(struct influx_out *w, hub_mono_ms now)
+{
+    struct batch *b;
+    uint32_t n = 0;
+    uint64_t start = w->disk_pos;
+
+    if (!w->sp || w->disk_pos >= w->disk_end)
+        return;
+    if (w->head && w->head->spool_end && w->head->spool_end <= w->disk_pos)
+        return;                 /* the head comes before the range */
+    b = batch_new(now);
+    if (!b)
+        return;
+    if (spool_read_until(w->sp, &w->disk_pos, w->disk_end, &b->lines,
+                         w->cfg.batch_size, &n) != HUB_OK || n == 0) {
+        batch_free(b);
+        w->disk_pos = w->disk_end;      /* nothing left (or unreadable) */
+        return;
+    }
+    if (start < spool_head(w->sp))
+        start = spool_head(w->sp);
+    b->npoints = n;
+    b->from_disk = 1;
+    b->spool_start = start;
+    b->spool_end = w->disk_pos;
+    b->synced = b->lines.len;
+    b->synced_points = n;
+    b->next = w->head;
+    w->head = b;
+    if (!w->tail)
+        w->tail = b;
+    w->st.queued_points += n;
+    w->st.queued_bytes += b->lines.len;
+    w->st.points_replayed += n;
 }
 
 void influx_out_commit(struct influx_out *w, uint32_t npoints, hub_mono_ms now)
@@ -239,7 +355,11 @@ static void try_send(struct influx_out *w, hub_mono_ms now)
     const void *body;
     size_t len, n = 0;
 
-    if (w->inflight || !b)
+    if (w->inflight)
+        return;
+    load_replay(w, now);        /* older points from disk go first */
+    b = w->head;
+    if (!b)
         return;
     if (now < b->next_try)
         return;
@@ -309,8 +429,14 @@ static int split_batch(struct influx_out *w, struct batch *b, hub_mono_ms now)
         return HUB_ENOMEM;
     }
     nb->npoints = b->npoints - half;
+    nb->spool_start = b->spool_start;
+    nb->spool_end = b->spool_end;
+    nb->synced = nb->lines.len;
+    nb->from_disk = b->from_disk;
+    b->spool_end = 0;           /* released with the second half */
     b->npoints = half;
     buf_truncate(&b->lines, (size_t)(nl - p));
+    b->synced = b->lines.len;
     nb->next = b->next;
     b->next = nb;
     if (w->tail == b)
@@ -352,10 +478,12 @@ void influx_out_complete(struct influx_out *w, const struct influx_result *res,
             w->failing = 0;
             emit(w, INFLUX_EV_RECOVERED, b->npoints, status, NULL);
         }
+        release(w, b, now);
         remove_batch(w, b);
     } else if (status == 413) {
         w->st.write_errors++;
         if (b->npoints <= 1 || split_batch(w, b, now) != HUB_OK) {
+            release(w, b, now);
             drop_batch(w, b, b->npoints, status,
                        "a single point is larger than the server accepts");
         } else {
@@ -380,6 +508,7 @@ void influx_out_complete(struct influx_out *w, const struct influx_result *res,
         w->st.write_errors++;
         nd = partial_dropped(body);
         snprintf(detail, sizeof(detail), "HTTP %ld %.300s", status, body);
+        release(w, b, now);
         if (nd >= 0 && (uint64_t)nd <= b->npoints)
             drop_batch(w, b, (uint32_t)nd, status, detail);
         else
@@ -428,11 +557,15 @@ void influx_out_flush_now(struct influx_out *w, hub_mono_ms now)
 
 int influx_out_idle(const struct influx_out *w)
 {
-    return !w->inflight && !w->head && (!w->open || w->open->npoints == 0);
+    return !w->inflight && !w->head && (!w->open || w->open->npoints == 0) &&
+           w->disk_pos >= w->disk_end;
 }
 
 int influx_out_full(const struct influx_out *w)
 {
+    /* with a working spool, memory never fills: batches go to disk */
+    if (w->sp && !w->sync_failed)
+        return 0;
     return w->st.queued_points >= w->cfg.max_queue_points;
 }
 
@@ -442,6 +575,7 @@ void influx_out_get_stats(const struct influx_out *w,
     *st = w->st;
     if (w->open)
         st->queued_bytes += w->open->lines.len;
+    st->replaying = w->disk_pos < w->disk_end;
 }
 
 /* ---- configuration ---------------------------------------------------- */

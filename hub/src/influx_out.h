@@ -36,6 +36,7 @@
 #include "config.h"
 
 struct influx_out;              /* opaque */
+struct spool;
 
 /* The result of one request, as the transport saw it. */
 struct influx_result {
@@ -77,6 +78,10 @@ struct influx_out_stats {
     uint64_t splits;
     uint64_t queued_points;     /* points waiting or in flight now        */
     uint64_t queued_bytes;
+    uint64_t points_evicted;    /* left memory for the spool (not lost)   */
+    uint64_t points_replayed;   /* read back from the spool and sent      */
+    uint64_t spool_errors;      /* appends to the spool that failed       */
+    int replaying;              /* 1 while older points come from disk    */
 };
 
 struct influx_out_cfg {
@@ -104,6 +109,21 @@ struct influx_out *influx_out_new(const struct influx_out_cfg *cfg,
                                   const struct influx_transport *t,
                                   influx_event_cb on_event, void *ev_ctx,
                                   uint64_t seed);
+
+/* Put a write-ahead spool under the writer (borrowed; NULL = none). From
+ * then on every committed line is appended to the spool by
+ * influx_out_sync() before it counts as taken in, a batch is released in
+ * the spool when InfluxDB acknowledged it (or refused it for good), and
+ * when memory is full the oldest batches leave memory and are later read
+ * back from the spool instead of being dropped. What the spool holds from
+ * an earlier run is sent first, oldest first. */
+void influx_out_set_spool(struct influx_out *w, struct spool *sp);
+
+/* Append what was committed since the last call to the spool (one record).
+ * Call it before the input is acknowledged (the MQTT PUBACKs go out).
+ * Returns HUB_OK (also without a spool) or HUB_EIO when the spool refused
+ * the bytes: they stay in memory only, and are counted. */
+int influx_out_sync(struct influx_out *w, hub_mono_ms now);
 
 /* Free the writer and all queued points. Accepts NULL. */
 void influx_out_free(struct influx_out *w);

@@ -17,6 +17,7 @@
 #include "influx_out.h"
 #include "log.h"
 #include "mqtt_in.h"
+#include "spool.h"
 
 #define SECRET_MAX 1024
 
@@ -85,6 +86,7 @@ struct loop {
     struct hub *hub;
     struct http_curl *http;
     struct mqtt_in *mqtt;
+    struct spool *sp;
     int paused;
 };
 
@@ -109,6 +111,48 @@ static void on_mqtt_message(void *ctx, const char *topic, const void *payload,
                  "the broker keeps QoS 1 messages meanwhile",
                  l->cfg->influx.max_queue_points);
     }
+}
+
+/* Before PUBACKs leave: what was taken in goes to the spool first. */
+static void on_mqtt_before_write(void *ctx)
+{
+    struct loop *l = ctx;
+
+    influx_out_sync(hub_writer(l->hub), clock_mono_ms());
+}
+
+static void open_spool(struct loop *l)
+{
+    struct spool_cfg sc;
+    struct spool_stats st;
+    char err[600];
+
+    if (!l->cfg->spool.dir[0]) {
+        LOG_WARN("spool", "spool.dir is empty: readings wait in memory only and "
+                 "are lost if the hub dies while InfluxDB is away");
+        return;
+    }
+    memset(&sc, 0, sizeof(sc));
+    snprintf(sc.dir, sizeof(sc.dir), "%s", l->cfg->spool.dir);
+    sc.max_bytes = (uint64_t)l->cfg->spool.max_mb * 1024 * 1024;
+    sc.segment_bytes = (uint64_t)l->cfg->spool.segment_mb * 1024 * 1024;
+    sc.fsync_interval_ms = l->cfg->spool.fsync_interval_ms;
+    l->sp = spool_open(&sc, err, sizeof(err));
+    if (!l->sp) {
+        LOG_ERROR("spool", "cannot open the spool: %s; running without one "
+                  "(readings wait in memory only)", err);
+        return;
+    }
+    spool_get_stats(l->sp, &st);
+    if (st.points_pending)
+        LOG_INFO("spool", "%s: %llu points from an earlier run will be sent first",
+                 sc.dir, (unsigned long long)st.points_pending);
+    else
+        LOG_INFO("spool", "%s: ready (cap %d MiB)", sc.dir, l->cfg->spool.max_mb);
+    if (st.torn_records)
+        LOG_WARN("spool", "%llu damaged record(s) skipped (cut by a power loss?)",
+                 (unsigned long long)st.torn_records);
+    hub_set_spool(l->hub, l->sp);
 }
 
 static int read_secrets(const struct hub_config *cfg, char *mqtt_pw,
@@ -141,7 +185,7 @@ static struct mqtt_in *make_mqtt(struct loop *l, const char *password,
     mc.reconnect_max_s = l->cfg->mqtt.reconnect_max_s;
     mc.subscriptions = l->cfg->mqtt.subscriptions;
     mc.nsubscriptions = l->cfg->mqtt.nsubscriptions;
-    return mqtt_in_new(&mc, on_mqtt_message, l, err, errlen);
+    return mqtt_in_new(&mc, on_mqtt_message, on_mqtt_before_write, l, err, errlen);
 }
 
 static void reload(struct loop *l, const char *path)
@@ -190,9 +234,15 @@ static void print_summary(struct loop *l)
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    struct spool_stats sst;
+
+    memset(&sst, 0, sizeof(sst));
+    if (l->sp)
+        spool_get_stats(l->sp, &sst);
     LOG_INFO("hub", "summary received=%llu decoded=%llu rejected=%llu accepted=%llu "
              "faults=%llu written=%llu dropped=%llu write_errors=%llu series=%zu "
-             "series_overflow=%llu unsent=%llu first_rx_ns=%lld last_rx_ns=%lld "
+             "series_overflow=%llu unsent=%llu spool_pending=%llu spool_dropped=%llu "
+             "spool_errors=%llu replayed=%llu first_rx_ns=%lld last_rx_ns=%lld "
              "cpu_s=%.3f maxrss_kb=%ld",
              (unsigned long long)c.messages_received,
              (unsigned long long)c.messages_decoded,
@@ -205,6 +255,10 @@ static void print_summary(struct loop *l)
              hub_series_count(l->hub),
              (unsigned long long)c.series_overflow,
              (unsigned long long)st.queued_points,
+             (unsigned long long)sst.points_pending,
+             (unsigned long long)sst.points_dropped,
+             (unsigned long long)sst.append_errors,
+             (unsigned long long)st.points_replayed,
              (long long)c.first_rx_ns, (long long)c.last_rx_ns, cpu, ru.ru_maxrss);
 }
 
@@ -257,8 +311,12 @@ static int drain(struct loop *l)
         wait_once(l, (int)next, 0);
         now = clock_mono_ms();
     }
+    influx_out_sync(w, clock_mono_ms());
     influx_out_get_stats(w, &st);
-    if (st.queued_points)
+    if ((st.queued_points || st.replaying) && l->sp)
+        LOG_WARN("hub", "shutdown grace ran out: what InfluxDB has not acknowledged "
+                 "stays in the spool and is sent after the next start");
+    else if (st.queued_points)
         LOG_ERROR("hub", "shutdown grace ran out: %llu points were not written",
                   (unsigned long long)st.queued_points);
     print_summary(l);
@@ -305,6 +363,7 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
         rc = 1;
         goto out;
     }
+    open_spool(&l);
     LOG_INFO("hub", "kompos-hub %s started: site '%s', broker %s:%d, InfluxDB %s (api %s)",
              KOMPOS_VERSION, cfg->site, cfg->mqtt.host, cfg->mqtt.port,
              cfg->influx.url, cfg->influx.api == INFLUX_API_V2 ? "v2" : "v1");
@@ -312,6 +371,9 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
         now = clock_mono_ms();
         next = mqtt_in_tick(l.mqtt, now);
         d = hub_tick(l.hub, now, clock_real_ns());
+        influx_out_sync(hub_writer(l.hub), now);
+        if (l.sp)
+            spool_tick(l.sp, now);
         if (d < next)
             next = d;
         if (l.paused && !influx_out_full(hub_writer(l.hub))) {
@@ -332,6 +394,7 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
 out:
     mqtt_in_free(l.mqtt);
     hub_free(l.hub);
+    spool_close(l.sp);
     http_curl_free(l.http);
     config_free(l.cfg);
     free(l.cfg);

@@ -24,6 +24,7 @@ struct mqtt_in {
     char **subs;
     size_t nsubs;
     mqtt_msg_cb cb;
+    mqtt_before_write_cb before_write;
     void *ctx;
     enum mstate state;
     hub_mono_ms next_attempt;   /* when to try to connect again           */
@@ -123,6 +124,7 @@ static void on_message(struct mosquitto *mosq, void *ud,
 }
 
 struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
+                            mqtt_before_write_cb before_write,
                             void *ctx, char *err, size_t errlen)
 {
     static int lib_done;
@@ -144,6 +146,7 @@ struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
     m->backoff_max_ms = (hub_mono_ms)cfg->reconnect_max_s * 1000;
     m->backoff_ms = 1000;
     m->cb = cb;
+    m->before_write = before_write;
     m->ctx = ctx;
     m->rng = (uint64_t)clock_real_ns() | 1;
     m->down_log.interval_ms = 60000;
@@ -166,6 +169,8 @@ struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_message_callback_set(m->mosq, on_message);
+    /* queued packets (PUBACKs) are written only by mosquitto_loop_write() */
+    mosquitto_threaded_set(m->mosq, true);
     /* QoS 1 from the broker: allow many messages in flight towards us. */
     mosquitto_int_option(m->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, 1000);
     if (cfg->username && cfg->username[0]) {
@@ -237,23 +242,27 @@ void mqtt_in_handle(struct mqtt_in *m, int readable, int writable,
     m->now = now;
     if (m->state != M_CONNECTING && m->state != M_CONNECTED)
         return;
-    if (writable) {
+    if (readable && !m->paused) {
+        /* loop_read takes one packet per call; keep reading while messages
+         * keep coming, so one wakeup drains what the socket holds. */
+        for (i = 0; i < READS_PER_WAKEUP; i++) {
+            before = m->msgs;
+            rc = mosquitto_loop_read(m->mosq, 1);
+            if (rc != MOSQ_ERR_SUCCESS) {
+                handle_rc(m, rc, now);
+                return;
+            }
+            if (m->msgs == before || m->paused)
+                break;
+        }
+    }
+    if (m->state != M_CONNECTING && m->state != M_CONNECTED)
+        return;
+    if (writable || mosquitto_want_write(m->mosq)) {
+        if (m->before_write)
+            m->before_write(m->ctx);
         rc = mosquitto_loop_write(m->mosq, 1);
         handle_rc(m, rc, now);
-    }
-    if (!readable || m->paused)
-        return;
-    /* loop_read takes one packet per call; keep reading while messages
-     * keep coming, so one wakeup drains what the socket holds. */
-    for (i = 0; i < READS_PER_WAKEUP; i++) {
-        before = m->msgs;
-        rc = mosquitto_loop_read(m->mosq, 1);
-        if (rc != MOSQ_ERR_SUCCESS) {
-            handle_rc(m, rc, now);
-            return;
-        }
-        if (m->msgs == before || m->paused)
-            break;
     }
 }
 
@@ -291,6 +300,13 @@ hub_mono_ms mqtt_in_tick(struct mqtt_in *m, hub_mono_ms now)
             handle_rc(m, rc, now);
             m->next_misc = now + 1000;
         }
+        if ((m->state == M_CONNECTING || m->state == M_CONNECTED) &&
+            mosquitto_want_write(m->mosq)) {
+            if (m->before_write)
+                m->before_write(m->ctx);
+            rc = mosquitto_loop_write(m->mosq, 1);
+            handle_rc(m, rc, now);
+        }
         return 1000;
     }
     return 1000;
@@ -309,6 +325,9 @@ int mqtt_in_connected(const struct mqtt_in *m)
 void mqtt_in_stop(struct mqtt_in *m)
 {
     if (m->state == M_CONNECTED || m->state == M_CONNECTING) {
+        if (m->before_write)
+            m->before_write(m->ctx);
+        mosquitto_loop_write(m->mosq, 1);       /* the last PUBACKs */
         m->state = M_STOPPED;
         mosquitto_disconnect(m->mosq);
         mosquitto_loop_write(m->mosq, 1);

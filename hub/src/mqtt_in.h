@@ -9,7 +9,15 @@
  * while the broker stays away the log is rate-limited.
  *
  * Messages are handed to the callback while libmosquitto still owns them:
- * the callback must copy what it keeps (the hub decodes at once). */
+ * the callback must copy what it keeps (the hub decodes at once).
+ *
+ * Acknowledgements wait for the spool: libmosquitto queues the PUBACK of a
+ * QoS 1 message before it calls the message callback, and would write it
+ * at once. The client is put in libmosquitto's "threaded" mode (we still
+ * use one thread), where queued packets are only written by
+ * mosquitto_loop_write(); mqtt_in_handle() calls the before_write hook
+ * (the hub appends what it took in to the spool) before any write. So a
+ * message the broker saw acknowledged is on disk. */
 #ifndef HUB_MQTT_IN_H
 #define HUB_MQTT_IN_H
 
@@ -36,10 +44,14 @@ struct mqtt_in_cfg {
 typedef void (*mqtt_msg_cb)(void *ctx, const char *topic,
                             const void *payload, size_t len);
 
+/* Called before packets (acknowledgements) are written to the broker. */
+typedef void (*mqtt_before_write_cb)(void *ctx);
+
 /* Create the client (calls mosquitto_lib_init once). Strings in cfg are
  * copied. Does not connect yet: the first mqtt_in_tick() does. Returns
  * NULL with a message in err. */
 struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
+                            mqtt_before_write_cb before_write,
                             void *ctx, char *err, size_t errlen);
 
 /* Disconnect and free. Accepts NULL. */

@@ -235,6 +235,28 @@ static void read_ack(struct spool *s)
     fclose(f);
 }
 
+/* mkdir -p, each new folder with mode 0750. */
+static int make_dirs(const char *dir)
+{
+    char tmp[512];
+    size_t i, n = strlen(dir);
+
+    if (n == 0 || n >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, dir, n + 1);
+    for (i = 1; i < n; i++) {
+        if (tmp[i] != '/')
+            continue;
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+            return -1;
+        tmp[i] = '/';
+    }
+    if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
 struct spool *spool_open(const struct spool_cfg *cfg, char *err, size_t errlen)
 {
     struct spool *s = calloc(1, sizeof(*s));
@@ -251,7 +273,7 @@ struct spool *spool_open(const struct spool_cfg *cfg, char *err, size_t errlen)
     s->cfg = *cfg;
     s->wfd = -1;
     s->rfd = -1;
-    if (mkdir(cfg->dir, 0750) != 0 && errno != EEXIST) {
+    if (make_dirs(cfg->dir) != 0) {
         snprintf(err, errlen, "%s: %s", cfg->dir, strerror(errno));
         goto fail;
     }
@@ -474,6 +496,12 @@ static struct seg *find_seg(struct spool *s, uint64_t seq)
 int spool_read(struct spool *s, uint64_t *pos, struct buf *out,
                uint32_t max_points, uint32_t *npoints)
 {
+    return spool_read_until(s, pos, UINT64_MAX, out, max_points, npoints);
+}
+
+int spool_read_until(struct spool *s, uint64_t *pos, uint64_t end,
+                     struct buf *out, uint32_t max_points, uint32_t *npoints)
+{
     uint64_t p = *pos < s->head ? s->head : *pos, off;
     uint32_t pts, crc, got = 0;
     struct seg *g;
@@ -481,7 +509,7 @@ int spool_read(struct spool *s, uint64_t *pos, struct buf *out,
     long len;
     int fd, any = 0;
 
-    while (got < max_points || !any) {
+    while ((got < max_points || !any) && p < end) {
         g = find_seg(s, p >> 32);
         if (!g)
             break;
@@ -494,6 +522,8 @@ int spool_read(struct spool *s, uint64_t *pos, struct buf *out,
             p = mkpos(g->seq + 1, 0);
             continue;
         }
+        if (p >= end)
+            break;
         fd = open_read(s, g->seq);
         if (fd < 0)
             return HUB_EIO;

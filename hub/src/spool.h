@@ -37,7 +37,7 @@
 struct spool;               /* opaque */
 
 struct spool_cfg {
-    char dir[512];              /* created if missing (mode 0750)           */
+    char dir[512];              /* created with its parents if missing (0750) */
     uint64_t max_bytes;         /* cap of all segment files together        */
     uint64_t segment_bytes;     /* a new segment starts past this size      */
     hub_mono_ms fsync_interval_ms; /* 0 = fsync after every append          */
@@ -84,6 +84,10 @@ uint64_t spool_tail(const struct spool *s);
  * read error. Corrupt records are skipped (counted). */
 int spool_read(struct spool *s, uint64_t *pos, struct buf *out,
                uint32_t max_points, uint32_t *npoints);
+
+/* Same, but never reads a record that starts at or after 'end'. */
+int spool_read_until(struct spool *s, uint64_t *pos, uint64_t end,
+                     struct buf *out, uint32_t max_points, uint32_t *npoints);
 
 /* Everything before pos (a record boundary) has been acknowledged or given
  * up: delete the segments wholly before it and record the position in the

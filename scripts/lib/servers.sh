@@ -214,7 +214,8 @@ wait_count() {
 # write_hub_config FILE [key=value ...]: a hub config for MQTT_PORT and INFLUX_URL. Keys that can
 # be overridden: site client_id qos clean_session api url database org bucket token_file
 # batch_size flush_interval_ms gzip timeout_ms max_queue_points retry_max_ms shutdown_grace_ms
-# max_series max_payload_bytes window_s history_s ring_points self_interval_s level.
+# max_series max_payload_bytes window_s history_s ring_points self_interval_s level spool_dir
+# spool_max_mb spool_segment_mb fsync_interval_ms (the spool defaults to FILE's folder/spool).
 write_hub_config() {
     local file=$1 kv
     shift
@@ -226,6 +227,8 @@ write_hub_config() {
         [max_queue_points]=200000 [retry_max_ms]=5000 [shutdown_grace_ms]=20000
         [max_series]=10000 [max_payload_bytes]=4096
         [window_s]=60 [history_s]=3600 [ring_points]=360 [self_interval_s]=10 [level]=info
+        [spool_dir]="$(cd "$(dirname "$file")" && pwd)/spool" [spool_max_mb]=256 [spool_segment_mb]=8
+        [fsync_interval_ms]=1000
     )
     for kv in "$@"; do
         case "$kv" in *=*) ;; *) die "write_hub_config: '$kv' is not key=value" ;; esac
@@ -248,6 +251,8 @@ influx = {
   timeout_ms = ${c[timeout_ms]}; max_queue_points = ${c[max_queue_points]};
   retry_max_ms = ${c[retry_max_ms]}; shutdown_grace_ms = ${c[shutdown_grace_ms]};
 };
+spool = { dir = "${c[spool_dir]}"; max_mb = ${c[spool_max_mb]}; segment_mb = ${c[spool_segment_mb]};
+          fsync_interval_ms = ${c[fsync_interval_ms]}; };
 limits = { max_series = ${c[max_series]}; max_payload_bytes = ${c[max_payload_bytes]}; };
 stats = { window_s = ${c[window_s]}; history_s = ${c[history_s]}; ring_points = ${c[ring_points]};
           self_interval_s = ${c[self_interval_s]}; };
