@@ -159,6 +159,11 @@ static const struct cfg_key keys[] = {
 
     K_ENUM("log.level", log.level, log_levels, "info", "least severe level logged"),
 
+    K_STR("http.bind", http.bind, "127.0.0.1",
+          "address of the status HTTP server (/healthz, /metrics, /api/v1/state); "
+          "keep 127.0.0.1 unless a firewall protects the port"),
+    K_INT("http.port", http.port, 0, 65535, 8471, "TCP port of the status HTTP server; 0 = none"),
+
     K_LIST("decode.templates", decode.templates, decode.ntemplates, def_templates,
            "topic templates tried in order; each needs {site}, {kind} and {id}; {field} optional"),
     K_LIST("decode.kinds", decode.kinds, decode.nkinds, def_kinds, "accepted values of the {kind} topic level"),

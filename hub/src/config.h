@@ -80,6 +80,11 @@ struct hub_config {
     } log;
 
     struct {
+        char *bind;                 /* "127.0.0.1": the status server's address */
+        int port;                   /* 8471, 0..65535; 0 = no status server     */
+    } http;
+
+    struct {
         char **templates;           /* topic templates, see decode.h            */
         size_t ntemplates;
         char **kinds;               /* ("drum", "tank", "site")                 */

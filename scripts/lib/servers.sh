@@ -215,7 +215,8 @@ wait_count() {
 # be overridden: site client_id qos clean_session api url database org bucket token_file
 # batch_size flush_interval_ms gzip timeout_ms max_queue_points retry_max_ms shutdown_grace_ms
 # max_series max_payload_bytes window_s history_s ring_points self_interval_s level spool_dir
-# spool_max_mb spool_segment_mb fsync_interval_ms (the spool defaults to FILE's folder/spool).
+# spool_max_mb spool_segment_mb fsync_interval_ms http_port (the spool defaults to FILE's
+# folder/spool; http_port 0 = no status server).
 write_hub_config() {
     local file=$1 kv
     shift
@@ -228,7 +229,7 @@ write_hub_config() {
         [max_series]=10000 [max_payload_bytes]=4096
         [window_s]=60 [history_s]=3600 [ring_points]=360 [self_interval_s]=10 [level]=info
         [spool_dir]="$(cd "$(dirname "$file")" && pwd)/spool" [spool_max_mb]=256 [spool_segment_mb]=8
-        [fsync_interval_ms]=1000
+        [fsync_interval_ms]=1000 [http_port]=0
     )
     for kv in "$@"; do
         case "$kv" in *=*) ;; *) die "write_hub_config: '$kv' is not key=value" ;; esac
@@ -257,6 +258,7 @@ limits = { max_series = ${c[max_series]}; max_payload_bytes = ${c[max_payload_by
 stats = { window_s = ${c[window_s]}; history_s = ${c[history_s]}; ring_points = ${c[ring_points]};
           self_interval_s = ${c[self_interval_s]}; };
 log = { level = "${c[level]}"; };
+http = { bind = "127.0.0.1"; port = ${c[http_port]}; };
 EOF
 }
 
