@@ -493,6 +493,27 @@ static struct seg *find_seg(struct spool *s, uint64_t seq)
     return NULL;
 }
 
+/* Move *p to the start of the next record at or after it: into the next
+ * existing segment when its segment is gone or read to its end. Returns
+ * the record's segment, or NULL when *p is at the tail. */
+static struct seg *next_record(struct spool *s, uint64_t *p)
+{
+    struct seg *g;
+
+    for (;;) {
+        g = find_seg(s, *p >> 32);
+        if (!g)
+            return NULL;
+        if (g->seq != (*p >> 32))
+            *p = mkpos(g->seq, 0);
+        if ((*p & 0xffffffffULL) < g->valid)
+            return g;
+        if (g == &s->segs[s->nsegs - 1])
+            return NULL;
+        *p = mkpos(g->seq + 1, 0);
+    }
+}
+
 int spool_read(struct spool *s, uint64_t *pos, struct buf *out,
                uint32_t max_points, uint32_t *npoints)
 {
@@ -510,20 +531,10 @@ int spool_read_until(struct spool *s, uint64_t *pos, uint64_t end,
     int fd, any = 0;
 
     while ((got < max_points || !any) && p < end) {
-        g = find_seg(s, p >> 32);
-        if (!g)
+        g = next_record(s, &p);
+        if (!g || p >= end)
             break;
-        if (g->seq != (p >> 32))
-            p = mkpos(g->seq, 0);
         off = p & 0xffffffffULL;
-        if (off >= g->valid) {
-            if (g == &s->segs[s->nsegs - 1])
-                break;                  /* at the tail */
-            p = mkpos(g->seq + 1, 0);
-            continue;
-        }
-        if (p >= end)
-            break;
         fd = open_read(s, g->seq);
         if (fd < 0)
             return HUB_EIO;
@@ -564,16 +575,10 @@ int spool_release(struct spool *s, uint64_t pos, hub_mono_ms now)
     /* count the points released, record by record (headers only) */
     p = s->head;
     while (p < pos) {
-        g = find_seg(s, p >> 32);
-        if (!g)
+        g = next_record(s, &p);
+        if (!g || p >= pos)
             break;
-        if (g->seq != (p >> 32))
-            p = mkpos(g->seq, 0);
         off = p & 0xffffffffULL;
-        if (off >= g->valid) {
-            p = mkpos(g->seq + 1, 0);
-            continue;
-        }
         fd = open_read(s, g->seq);
         len = fd < 0 ? -1 : read_header(fd, off, g->valid, &pts, &crc);
         if (len < 0) {
