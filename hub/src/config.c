@@ -16,11 +16,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hub_err.h"
 
@@ -114,6 +117,15 @@ static const struct cfg_key keys[] = {
     K_INT("mqtt.reconnect_max_s", mqtt.reconnect_max_s, 1, 3600, 30, "cap of the reconnect backoff, seconds"),
     K_LIST("mqtt.subscriptions", mqtt.subscriptions, mqtt.nsubscriptions, def_subscriptions,
            "topic filters to subscribe to; at least one, none empty"),
+    K_STR("mqtt.tls_ca_file", mqtt.tls_ca_file, "",
+          "PEM file of the CA certificate(s) that signed the broker's certificate; "
+          "\"\" = plain TCP, no TLS"),
+    K_STR("mqtt.tls_cert_file", mqtt.tls_cert_file, "",
+          "TLS client certificate (PEM) for brokers that require one; \"\" = none; needs tls_key_file"),
+    K_STR("mqtt.tls_key_file", mqtt.tls_key_file, "",
+          "private key (PEM, not encrypted) of tls_cert_file; keep it mode 0600"),
+    K_BOOL("mqtt.tls_verify_hostname", mqtt.tls_verify_hostname, 1,
+           "the broker's certificate must name mqtt.host (DNS or IP SAN); false is for tests only"),
 
     K_STR("influx.url", influx.url, "http://127.0.0.1:8086", "InfluxDB base URL, http:// or https://"),
     K_ENUM("influx.api", influx.api, influx_apis, "v1",
@@ -687,11 +699,63 @@ static int starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* A file the hub opens later (a CA, a certificate, a key) must be a
+ * readable file now, so that --check finds the typo: "KEY: PATH: reason". */
+static int check_file(const struct parse_ctx *x, const config_t *lc, const char *key,
+                      const char *path)
+{
+    struct stat st;
+    int fd, e;
+
+    if (!path || !path[0])
+        return HUB_OK;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        e = errno;
+        return fail(x, HUB_EINVAL, where(lc, key), "%s: %s: %s", key, path, strerror(e));
+    }
+    e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    close(fd);
+    if (e)
+        return fail(x, HUB_EINVAL, where(lc, key), "%s: %s: %s", key, path, strerror(e));
+    return HUB_OK;
+}
+
+/* TLS to the broker: a CA turns it on; a client certificate needs its key
+ * (and the other way round) and a CA; every named file must be readable. */
+static int check_tls(const struct parse_ctx *x, const config_t *lc)
+{
+    const struct hub_config *c = x->c;
+    int has_ca = c->mqtt.tls_ca_file[0] != '\0';
+    int has_cert = c->mqtt.tls_cert_file[0] != '\0';
+    int has_key = c->mqtt.tls_key_file[0] != '\0';
+    int rc;
+
+    if (has_cert && !has_key)
+        return fail(x, HUB_EINVAL, where(lc, "mqtt.tls_cert_file"),
+                    "mqtt.tls_cert_file: set without mqtt.tls_key_file; a client certificate "
+                    "needs both");
+    if (has_key && !has_cert)
+        return fail(x, HUB_EINVAL, where(lc, "mqtt.tls_key_file"),
+                    "mqtt.tls_key_file: set without mqtt.tls_cert_file; a client certificate "
+                    "needs both");
+    if (has_cert && !has_ca)
+        return fail(x, HUB_EINVAL, where(lc, "mqtt.tls_cert_file"),
+                    "mqtt.tls_cert_file: needs mqtt.tls_ca_file (TLS is on only with a CA file)");
+    rc = check_file(x, lc, "mqtt.tls_ca_file", c->mqtt.tls_ca_file);
+    if (rc == HUB_OK)
+        rc = check_file(x, lc, "mqtt.tls_cert_file", c->mqtt.tls_cert_file);
+    if (rc == HUB_OK)
+        rc = check_file(x, lc, "mqtt.tls_key_file", c->mqtt.tls_key_file);
+    return rc;
+}
+
 /* Mosquitto config__check: what no single key can judge alone. */
 static int check(const struct parse_ctx *x, const config_t *lc)
 {
     const struct hub_config *c = x->c;
     const char *why;
+    int rc;
 
     why = bad_name(c->site, 0);
     if (why)
@@ -709,6 +773,9 @@ static int check(const struct parse_ctx *x, const config_t *lc)
         if (c->mqtt.subscriptions[i][0] == '\0')
             return fail(x, HUB_EINVAL, where_elem(lc, "mqtt.subscriptions", i),
                         "mqtt.subscriptions[%zu]: must not be empty", i);
+    rc = check_tls(x, lc);
+    if (rc != HUB_OK)
+        return rc;
 
     if (!((starts_with(c->influx.url, "http://") && c->influx.url[7] != '\0') ||
           (starts_with(c->influx.url, "https://") && c->influx.url[8] != '\0')))
@@ -950,6 +1017,58 @@ int config_read_secret(const char *path, const char *env, char *out,
     }
     fclose(f);
     return HUB_OK;
+}
+
+/* ---- file permissions ------------------------------------------------- */
+
+/* Warn about one file (see config_check_permissions). Returns 1 if it
+ * warned. */
+static int check_mode(const char *file, const char *role, config_warn_fn warn, void *ctx)
+{
+    char msg[1024];
+    struct stat st;
+    unsigned mode;
+    const char *how, *who;
+
+    if (!file || !file[0] || stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    mode = (unsigned)st.st_mode & 07777u;
+    if (!(mode & 077u))
+        return 0;
+    if ((mode & 044u) && (mode & 022u))
+        how = "readable and writable";
+    else if (mode & 044u)
+        how = "readable";
+    else if (mode & 022u)
+        how = "writable";
+    else
+        how = "accessible";
+    if ((mode & 070u) && (mode & 007u))
+        who = "group and others";
+    else if (mode & 070u)
+        who = "group";
+    else
+        who = "others";
+    snprintf(msg, sizeof(msg), "%s (%s) has mode %04o: %s by %s; it holds or names secrets: "
+             "chmod 600 it (owner: the hub's user)", file, role, mode, how, who);
+    if (warn)
+        warn(ctx, msg);
+    return 1;
+}
+
+int config_check_permissions(const struct hub_config *cfg, const char *path,
+                             config_warn_fn warn, void *ctx)
+{
+    int n = 0;
+
+    n += check_mode(path, "config file", warn, ctx);
+    if (!cfg)
+        return n;
+    n += check_mode(cfg->mqtt.password_file, "mqtt.password_file", warn, ctx);
+    n += check_mode(cfg->mqtt.tls_key_file, "mqtt.tls_key_file", warn, ctx);
+    n += check_mode(cfg->influx.password_file, "influx.password_file", warn, ctx);
+    n += check_mode(cfg->influx.token_file, "influx.token_file", warn, ctx);
+    return n;
 }
 
 /* ---- --print-defaults ------------------------------------------------- */

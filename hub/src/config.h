@@ -35,6 +35,10 @@ struct hub_config {
         int reconnect_max_s;        /* 30, 1..3600: backoff cap                 */
         char **subscriptions;       /* ("kube/+/+/+/+", "kube/+/+/+")           */
         size_t nsubscriptions;      /* >= 1                                     */
+        char *tls_ca_file;          /* "" = plain TCP; else TLS, broker checked */
+        char *tls_cert_file;        /* "" = no client certificate               */
+        char *tls_key_file;         /* with tls_cert_file: both or neither      */
+        int tls_verify_hostname;    /* true: the certificate must name host     */
     } mqtt;
 
     struct {
@@ -127,6 +131,21 @@ void config_validate_cfg(const struct hub_config *c, struct validate_cfg *v);
  * HUB_EIO with a message in err. Never logs the secret. */
 int config_read_secret(const char *path, const char *env, char *out,
                        size_t outlen, char *err, size_t errlen);
+
+/* Called once per permission warning by config_check_permissions(); msg
+ * lives until the call returns. */
+typedef void (*config_warn_fn)(void *ctx, const char *msg);
+
+/* Look at the modes of the config file 'path' (may be NULL) and of the
+ * secret files cfg names (mqtt.password_file, mqtt.tls_key_file,
+ * influx.password_file, influx.token_file). For each regular file that
+ * group or others may read or write (mode & 077), call warn (if not NULL)
+ * with one line that names the file, its role and its mode, and says what
+ * to do. Files that do not exist or cannot be stat'ed are skipped: loading
+ * the config or the secret reports those. Returns the number of warnings.
+ * Never reads the files. */
+int config_check_permissions(const struct hub_config *cfg, const char *path,
+                             config_warn_fn warn, void *ctx);
 
 /* Write every key with its default and help text, in libconfig syntax. */
 void config_print_defaults(FILE *f);

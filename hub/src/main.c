@@ -7,9 +7,17 @@
 
 #include "config.h"
 #include "hub_err.h"
+#include "log.h"
 #include "loop.h"
 
 #define DEFAULT_CONFIG "/etc/kompos-hub/kompos-hub.cfg"
+
+/* config_check_permissions() callback: one WARN line per file. */
+static void warn_permissions(void *ctx, const char *msg)
+{
+    (void)ctx;
+    LOG_WARN("config", "%s", msg);
+}
 
 static void usage(FILE *f)
 {
@@ -84,6 +92,9 @@ int main(int argc, char **argv)
         free(cfg);
         return 1;
     }
+    /* Secrets readable by others: say so at every start (and on --check). */
+    log_set_level(cfg->log.level);
+    config_check_permissions(cfg, path, warn_permissions, NULL);
     if (check) {
         printf("%s: configuration is valid\n", path);
         config_free(cfg);

@@ -11,6 +11,10 @@
 
 #define CONNECT_TIMEOUT_MS 10000
 #define READS_PER_WAKEUP   20000   /* bound the work of one wakeup */
+/* With TLS, OpenSSL may hold decrypted bytes the socket no longer shows
+ * as readable: keep reading a few times after a read without a message
+ * (each costs one recv() that says EAGAIN), and once per tick. */
+#define TLS_IDLE_READS     4
 
 enum mstate { M_IDLE, M_CONNECTING, M_CONNECTED, M_STOPPED };
 
@@ -37,6 +41,12 @@ struct mqtt_in {
     uint64_t rng;
     struct ratelog down_log;
     hub_mono_ms now;            /* the loop's now, for callbacks          */
+    int tls;                    /* 1: TLS to the broker                   */
+    int tls_insecure;           /* 1: host name not checked               */
+    char *tls_ca_file;          /* for messages                           */
+    char tls_err[256];          /* what libmosquitto said of a TLS error
+                                 * during this attempt, or ""             */
+    int tls_host_bad;           /* libmosquitto said: host name mismatch  */
 };
 
 static char *dupstr(const char *s)
@@ -52,6 +62,21 @@ static uint64_t rnd(struct mqtt_in *m)
     return m->rng;
 }
 
+/* The TLS error text libmosquitto logged ("OpenSSL Error[0]: error:0A000086:
+ * SSL routines::certificate verify failed"), without its prefixes. */
+static const char *tls_reason(const struct mqtt_in *m)
+{
+    const char *r = m->tls_err, *p;
+
+    p = strstr(r, "]: ");
+    if (p && strncmp(r, "OpenSSL Error", 13) == 0)
+        r = p + 3;
+    p = strstr(r, "::");                /* "error:0A000086:SSL routines::" */
+    if (p && strncmp(r, "error:", 6) == 0)
+        r = p + 2;
+    return r;
+}
+
 static void schedule_retry(struct mqtt_in *m, hub_mono_ms now, const char *why)
 {
     hub_mono_ms d = m->backoff_ms, jitter;
@@ -63,15 +88,53 @@ static void schedule_retry(struct mqtt_in *m, hub_mono_ms now, const char *why)
     if (m->attempts == 1 || ratelog_due(&m->down_log, now, &held)) {
         if (m->attempts == 1)
             m->down_log.next_ms = now + m->down_log.interval_ms;
-        LOG_WARN("mqtt", "broker %s:%d unavailable (%s); attempt %lu, "
-                 "next in %.1f s%s", m->host, m->port, why, m->attempts,
-                 (double)(m->next_attempt - now) / 1000.0,
-                 held ? " (repeats were not logged)" : "");
+        if (m->tls_host_bad)
+            LOG_ERROR("mqtt", "TLS verification of broker %s:%d failed: its certificate does "
+                      "not name %s (mqtt.host must be one of its subjectAltName entries); "
+                      "attempt %lu, next in %.1f s%s", m->host, m->port, m->host, m->attempts,
+                      (double)(m->next_attempt - now) / 1000.0,
+                      held ? " (repeats were not logged)" : "");
+        else if (m->tls_err[0] && strstr(m->tls_err, "verify failed"))
+            LOG_ERROR("mqtt", "TLS verification of broker %s:%d failed (%s): its certificate "
+                      "is not signed by a CA in mqtt.tls_ca_file %s, or has expired; attempt "
+                      "%lu, next in %.1f s%s", m->host, m->port, tls_reason(m),
+                      m->tls_ca_file ? m->tls_ca_file : "", m->attempts,
+                      (double)(m->next_attempt - now) / 1000.0,
+                      held ? " (repeats were not logged)" : "");
+        else if (m->tls_err[0])
+            LOG_ERROR("mqtt", "TLS handshake with broker %s:%d failed (%s); attempt %lu, "
+                      "next in %.1f s%s", m->host, m->port, tls_reason(m), m->attempts,
+                      (double)(m->next_attempt - now) / 1000.0,
+                      held ? " (repeats were not logged)" : "");
+        else
+            LOG_WARN("mqtt", "broker %s:%d unavailable (%s); attempt %lu, "
+                     "next in %.1f s%s", m->host, m->port, why, m->attempts,
+                     (double)(m->next_attempt - now) / 1000.0,
+                     held ? " (repeats were not logged)" : "");
     }
+    m->tls_err[0] = '\0';
+    m->tls_host_bad = 0;
     m->backoff_ms *= 2;
     if (m->backoff_ms > m->backoff_max_ms)
         m->backoff_ms = m->backoff_max_ms;
     m->state = M_IDLE;
+}
+
+/* libmosquitto's log, listened to only while a TLS connection is being
+ * set up (formatting every line costs a malloc per packet): keep the
+ * first TLS error so that schedule_retry() can say what went wrong. The
+ * lines hold no secrets; only OpenSSL's are kept. */
+static void on_log(struct mosquitto *mosq, void *ud, int level, const char *str)
+{
+    struct mqtt_in *m = ud;
+
+    (void)mosq;
+    if (!(level & MOSQ_LOG_ERR) || !str)
+        return;
+    if (strstr(str, "host name verification failed"))
+        m->tls_host_bad = 1;
+    else if (!m->tls_err[0] && strncmp(str, "OpenSSL Error", 13) == 0)
+        snprintf(m->tls_err, sizeof(m->tls_err), "%s", str);
 }
 
 static void on_connect(struct mosquitto *mosq, void *ud, int rc)
@@ -91,9 +154,13 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc)
             LOG_ERROR("mqtt", "subscribe '%s' failed: %s", m->subs[i],
                       mosquitto_strerror(src));
     }
-    LOG_INFO("mqtt", "connected to %s:%d%s, subscribed to %zu filter(s) at QoS %d",
-             m->host, m->port,
+    LOG_INFO("mqtt", "connected to %s:%d%s%s, subscribed to %zu filter(s) at QoS %d",
+             m->host, m->port, m->tls ? " over TLS" : "",
              m->attempts ? " (recovered)" : "", m->nsubs, m->qos);
+    if (m->tls)
+        mosquitto_log_callback_set(mosq, NULL);
+    m->tls_err[0] = '\0';
+    m->tls_host_bad = 0;
     m->state = M_CONNECTED;
     m->attempts = 0;
     m->backoff_ms = 1000;
@@ -121,6 +188,83 @@ static void on_message(struct mosquitto *mosq, void *ud,
     (void)mosq;
     m->msgs++;
     m->cb(m->ctx, msg->topic, msg->payload, (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0));
+}
+
+/* OpenSSL asks for the pass phrase of an encrypted key on the terminal
+ * unless a callback answers: a daemon has no terminal, so say "none" and
+ * let loading the key fail with an error instead. */
+static int no_key_password(char *buf, int size, int rwflag, void *userdata)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)userdata;
+    return 0;
+}
+
+/* "PATH: reason" for the first of the files that cannot be opened. */
+static void which_file(char *out, size_t outlen, const char *const *paths, size_t n)
+{
+    FILE *f;
+
+    snprintf(out, outlen, "a file cannot be used");
+    for (size_t i = 0; i < n; i++) {
+        if (!paths[i])
+            continue;
+        f = fopen(paths[i], "rb");
+        if (!f) {
+            snprintf(out, outlen, "%s: %s", paths[i], strerror(errno));
+            return;
+        }
+        fclose(f);
+    }
+}
+
+static int setup_tls(struct mqtt_in *m, const struct mqtt_in_cfg *cfg, char *err,
+                     size_t errlen)
+{
+    const char *cert = cfg->tls_cert_file && cfg->tls_cert_file[0] ? cfg->tls_cert_file : NULL;
+    const char *key = cfg->tls_key_file && cfg->tls_key_file[0] ? cfg->tls_key_file : NULL;
+    const char *files[3] = { cfg->tls_ca_file, cert, key };
+    char why[300];
+    int rc;
+
+    if (!cert != !key) {
+        snprintf(err, errlen, "mqtt: a TLS client certificate needs both tls_cert_file "
+                 "and tls_key_file");
+        return -1;
+    }
+    rc = mosquitto_tls_set(m->mosq, cfg->tls_ca_file, NULL, cert, key, no_key_password);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        which_file(why, sizeof(why), files, 3);
+        snprintf(err, errlen, "mqtt: TLS: %s (%s)", why, mosquitto_strerror(rc));
+        return -1;
+    }
+    /* 1 = SSL_VERIFY_PEER; NULL: TLS 1.2 or later, OpenSSL's ciphers */
+    rc = mosquitto_tls_opts_set(m->mosq, 1, NULL, NULL);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_tls_insecure_set(m->mosq, cfg->tls_insecure ? true : false);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(err, errlen, "mqtt: TLS options: %s", mosquitto_strerror(rc));
+        return -1;
+    }
+    m->tls = 1;
+    m->tls_insecure = cfg->tls_insecure ? 1 : 0;
+    m->tls_ca_file = strdup(cfg->tls_ca_file);
+    if (!m->tls_ca_file) {
+        snprintf(err, errlen, "mqtt: out of memory");
+        return -1;
+    }
+    LOG_INFO("mqtt", "TLS to %s:%d: broker certificate checked against %s%s, %s%s",
+             m->host, m->port, cfg->tls_ca_file,
+             m->tls_insecure ? " (host name NOT checked)" : " and host name",
+             cert ? "client certificate " : "no client certificate", cert ? cert : "");
+    if (m->tls_insecure)
+        LOG_WARN("mqtt", "TLS HOST NAME VERIFICATION IS OFF (mqtt.tls_verify_hostname = "
+                 "false): any certificate signed by %s is accepted for %s, so whoever holds "
+                 "one can stand in for the broker, read the hub's password and feed it "
+                 "readings; use this for tests only", cfg->tls_ca_file, m->host);
+    return 0;
 }
 
 struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
@@ -182,6 +326,10 @@ struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
             return NULL;
         }
     }
+    if (cfg->tls_ca_file && cfg->tls_ca_file[0] && setup_tls(m, cfg, err, errlen) != 0) {
+        mqtt_in_free(m);
+        return NULL;
+    }
     return m;
 nomem:
     snprintf(err, errlen, "mqtt: out of memory");
@@ -203,6 +351,7 @@ void mqtt_in_free(struct mqtt_in *m)
         free(m->subs[i]);
     free(m->subs);
     free(m->host);
+    free(m->tls_ca_file);
     free(m);
 }
 
@@ -233,29 +382,42 @@ static void handle_rc(struct mqtt_in *m, int rc, hub_mono_ms now)
                                                     : mosquitto_strerror(rc));
 }
 
+/* Read what the socket (and, with TLS, OpenSSL) holds. Returns -1 if the
+ * connection went away. */
+static int read_some(struct mqtt_in *m, hub_mono_ms now)
+{
+    unsigned long long before;
+    int rc, i, idle = 0;
+
+    /* loop_read takes one packet per call; keep reading while messages
+     * keep coming, so one wakeup drains what the socket holds. */
+    for (i = 0; i < READS_PER_WAKEUP; i++) {
+        before = m->msgs;
+        rc = mosquitto_loop_read(m->mosq, 1);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            handle_rc(m, rc, now);
+            return -1;
+        }
+        if (m->paused)
+            break;
+        if (m->msgs != before)
+            idle = 0;
+        else if (++idle > (m->tls ? TLS_IDLE_READS : 0))
+            break;
+    }
+    return 0;
+}
+
 void mqtt_in_handle(struct mqtt_in *m, int readable, int writable,
                     hub_mono_ms now)
 {
-    unsigned long long before;
-    int rc, i;
+    int rc;
 
     m->now = now;
     if (m->state != M_CONNECTING && m->state != M_CONNECTED)
         return;
-    if (readable && !m->paused) {
-        /* loop_read takes one packet per call; keep reading while messages
-         * keep coming, so one wakeup drains what the socket holds. */
-        for (i = 0; i < READS_PER_WAKEUP; i++) {
-            before = m->msgs;
-            rc = mosquitto_loop_read(m->mosq, 1);
-            if (rc != MOSQ_ERR_SUCCESS) {
-                handle_rc(m, rc, now);
-                return;
-            }
-            if (m->msgs == before || m->paused)
-                break;
-        }
-    }
+    if (readable && !m->paused && read_some(m, now) != 0)
+        return;
     if (m->state != M_CONNECTING && m->state != M_CONNECTED)
         return;
     if (writable || mosquitto_want_write(m->mosq)) {
@@ -279,6 +441,10 @@ hub_mono_ms mqtt_in_tick(struct mqtt_in *m, hub_mono_ms now)
             return m->next_attempt - now;
         m->attempt_started = now;
         m->state = M_CONNECTING;
+        m->tls_err[0] = '\0';
+        m->tls_host_bad = 0;
+        if (m->tls)     /* to say why a handshake failed; off once connected */
+            mosquitto_log_callback_set(m->mosq, on_log);
         rc = mosquitto_connect_async(m->mosq, m->host, m->port, m->keepalive_s);
         if (rc != MOSQ_ERR_SUCCESS) {
             schedule_retry(m, now, rc == MOSQ_ERR_ERRNO ? strerror(errno)
@@ -299,6 +465,9 @@ hub_mono_ms mqtt_in_tick(struct mqtt_in *m, hub_mono_ms now)
             rc = mosquitto_loop_misc(m->mosq);
             handle_rc(m, rc, now);
             m->next_misc = now + 1000;
+            /* bytes OpenSSL decrypted but nobody asked for yet */
+            if (m->tls && m->state == M_CONNECTED && !m->paused)
+                read_some(m, now);
         }
         if ((m->state == M_CONNECTING || m->state == M_CONNECTED) &&
             mosquitto_want_write(m->mosq)) {

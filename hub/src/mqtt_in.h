@@ -17,7 +17,12 @@
  * use one thread), where queued packets are only written by
  * mosquitto_loop_write(); mqtt_in_handle() calls the before_write hook
  * (the hub appends what it took in to the spool) before any write. So a
- * message the broker saw acknowledged is on disk. */
+ * message the broker saw acknowledged is on disk.
+ *
+ * TLS (tls_ca_file set): the broker's certificate must chain to that CA
+ * and, unless tls_insecure, name cfg->host (DNS or IP SAN). A failed
+ * verification is an ERROR line naming the broker, rate-limited like the
+ * "unavailable" line, and the client keeps retrying with backoff. */
 #ifndef HUB_MQTT_IN_H
 #define HUB_MQTT_IN_H
 
@@ -39,6 +44,13 @@ struct mqtt_in_cfg {
     int reconnect_max_s;
     char *const *subscriptions;
     size_t nsubscriptions;
+    /* TLS; all zero / "" = plain TCP. Paths are read at each connect. */
+    const char *tls_ca_file;    /* "" or NULL: no TLS                     */
+    const char *tls_cert_file;  /* client certificate, "" or NULL: none   */
+    const char *tls_key_file;   /* its key (PEM, not encrypted)           */
+    int tls_insecure;           /* 1: do not check that the certificate
+                                 * names host (mqtt.tls_verify_hostname =
+                                 * false); a WARN at mqtt_in_new()        */
 };
 
 typedef void (*mqtt_msg_cb)(void *ctx, const char *topic,
@@ -49,7 +61,7 @@ typedef void (*mqtt_before_write_cb)(void *ctx);
 
 /* Create the client (calls mosquitto_lib_init once). Strings in cfg are
  * copied. Does not connect yet: the first mqtt_in_tick() does. Returns
- * NULL with a message in err. */
+ * NULL with a message in err (also when a TLS file cannot be read). */
 struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
                             mqtt_before_write_cb before_write,
                             void *ctx, char *err, size_t errlen);
