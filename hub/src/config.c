@@ -781,6 +781,13 @@ static int check(const struct parse_ctx *x, const config_t *lc)
           (starts_with(c->influx.url, "https://") && c->influx.url[8] != '\0')))
         return fail(x, HUB_EINVAL, where(lc, "influx.url"),
                     "influx.url: '%s' must start with http:// or https://", c->influx.url);
+    /* The URL is logged: no user:password@ in it (and the message does not
+     * repeat it). */
+    if (memchr(strstr(c->influx.url, "://") + 3, '@',
+               strcspn(strstr(c->influx.url, "://") + 3, "/?#")))
+        return fail(x, HUB_EINVAL, where(lc, "influx.url"),
+                    "influx.url: must not hold a user name or password (the URL is logged); "
+                    "use influx.username and influx.password_file");
     if (c->influx.api == INFLUX_API_V1 && c->influx.database[0] == '\0')
         return fail(x, HUB_EINVAL, where(lc, "influx.database"),
                     "influx.database: must not be empty with api v1");

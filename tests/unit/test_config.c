@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -70,6 +71,7 @@ static const char *cfg_diff(const struct hub_config *a, const struct hub_config 
     S(site);
     S(mqtt.host); I(mqtt.port); S(mqtt.client_id); I(mqtt.qos); I(mqtt.clean_session);
     S(mqtt.username); S(mqtt.password_file); I(mqtt.keepalive_s); I(mqtt.reconnect_max_s);
+    S(mqtt.tls_ca_file); S(mqtt.tls_cert_file); S(mqtt.tls_key_file); I(mqtt.tls_verify_hostname);
     if (!list_eq(a->mqtt.subscriptions, a->mqtt.nsubscriptions,
                  b->mqtt.subscriptions, b->mqtt.nsubscriptions))
         return "mqtt.subscriptions";
@@ -104,6 +106,7 @@ static const char *const all_keys[] = {
     "mqtt.host", "mqtt.port", "mqtt.client_id", "mqtt.qos", "mqtt.clean_session",
     "mqtt.username", "mqtt.password_file", "mqtt.keepalive_s", "mqtt.reconnect_max_s",
     "mqtt.subscriptions",
+    "mqtt.tls_ca_file", "mqtt.tls_cert_file", "mqtt.tls_key_file", "mqtt.tls_verify_hostname",
     "influx.url", "influx.api", "influx.database", "influx.retention_policy",
     "influx.username", "influx.password_file", "influx.org", "influx.bucket",
     "influx.token_file", "influx.batch_size", "influx.flush_interval_ms", "influx.gzip",
@@ -165,6 +168,10 @@ START_TEST(defaults_are_the_documented_values)
     ck_assert_uint_eq(c.mqtt.nsubscriptions, 2);
     ck_assert_str_eq(c.mqtt.subscriptions[0], "kube/+/+/+/+");
     ck_assert_str_eq(c.mqtt.subscriptions[1], "kube/+/+/+");
+    ck_assert_str_eq(c.mqtt.tls_ca_file, "");
+    ck_assert_str_eq(c.mqtt.tls_cert_file, "");
+    ck_assert_str_eq(c.mqtt.tls_key_file, "");
+    ck_assert_int_eq(c.mqtt.tls_verify_hostname, 1);
 
     ck_assert_str_eq(c.influx.url, "http://127.0.0.1:8086");
     ck_assert_int_eq(c.influx.api, INFLUX_API_V1);
@@ -489,6 +496,22 @@ static const struct bad_case bad[] = {
                                                          "t.cfg:1: ", "validate.ranges[0].max: expected a number" },
     { "validate = { ranges = ( \"ph\" ); };",            "t.cfg:1: ", "validate.ranges[0]: expected a group" },
     { "validate = { ranges = { field = \"ph\"; }; };",   "t.cfg:1: ", "validate.ranges: expected a list of groups" },
+    /* TLS to the broker: types, both-or-neither, a CA for a client cert, files */
+    { "mqtt = { tls_ca_file = 5; };",                    "t.cfg:1: ", "mqtt.tls_ca_file: expected a string" },
+    { "mqtt = {\n tls_verify_hostname = \"no\";\n};",    "t.cfg:2: ", "mqtt.tls_verify_hostname: expected true or false" },
+    { "mqtt = {\n tls_ca_file = \"/nonexistent/ca.pem\";\n};",
+                                                         "t.cfg:2: ", "mqtt.tls_ca_file: /nonexistent/ca.pem: No such file or directory" },
+    { "mqtt = {\n tls_ca_file = \"/\";\n};",             "t.cfg:2: ", "mqtt.tls_ca_file: /: Is a directory" },
+    { "mqtt = {\n tls_ca_file = \"/nonexistent/ca.pem\";\n tls_cert_file = \"/nonexistent/c.pem\";\n};",
+                                                         "t.cfg:3: ", "mqtt.tls_cert_file: set without mqtt.tls_key_file; a client certificate needs both" },
+    { "mqtt = {\n\n tls_key_file = \"/nonexistent/k.pem\";\n};",
+                                                         "t.cfg:3: ", "mqtt.tls_key_file: set without mqtt.tls_cert_file; a client certificate needs both" },
+    { "mqtt = {\n tls_key_file = \"/nonexistent/k.pem\";\n tls_cert_file = \"/nonexistent/c.pem\";\n};",
+                                                         "t.cfg:3: ", "mqtt.tls_cert_file: needs mqtt.tls_ca_file (TLS is on only with a CA file)" },
+    /* credentials in the (logged) InfluxDB URL */
+    { "influx = {\n url = \"http://hub:s3cret@db:8086\";\n};",
+                                                         "t.cfg:2: ", "influx.url: must not hold a user name or password (the URL is logged)" },
+    { "influx = { url = \"https://tok@db\"; };",         "t.cfg:1: ", "influx.url: must not hold a user name or password" },
 };
 #define NBAD (int)(sizeof(bad) / sizeof(bad[0]))
 
@@ -729,6 +752,249 @@ START_TEST(secret_too_long_is_an_error_that_does_not_show_it)
 }
 END_TEST
 
+/* ---- TLS files -------------------------------------------------------- */
+
+/* A temp folder with three readable files ca.pem, c.pem, k.pem (their
+ * content does not matter to the config loader; mqtt_in reads them). */
+static void tls_dir(char *dir, size_t len)
+{
+    static const char *const names[] = { "ca.pem", "c.pem", "k.pem" };
+    char path[256];
+    FILE *f;
+
+    snprintf(dir, len, "/tmp/test_config_tls_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs("-----BEGIN CERTIFICATE-----\n", f);
+        fclose(f);
+    }
+}
+
+static void tls_dir_remove(const char *dir)
+{
+    static const char *const names[] = { "ca.pem", "c.pem", "k.pem" };
+    char path[256];
+
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+START_TEST(tls_keys_load_when_the_files_exist)
+{
+    struct hub_config c;
+    char dir[64], text[1024], want[256], err[512] = "";
+
+    tls_dir(dir, sizeof(dir));
+    snprintf(text, sizeof(text),
+             "mqtt = { port = 8883;\n tls_ca_file = \"%s/ca.pem\";\n tls_cert_file = \"%s/c.pem\";\n"
+             " tls_key_file = \"%s/k.pem\";\n tls_verify_hostname = false; };", dir, dir, dir);
+    ck_assert_msg(load(text, &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    snprintf(want, sizeof(want), "%s/ca.pem", dir);
+    ck_assert_str_eq(c.mqtt.tls_ca_file, want);
+    snprintf(want, sizeof(want), "%s/c.pem", dir);
+    ck_assert_str_eq(c.mqtt.tls_cert_file, want);
+    snprintf(want, sizeof(want), "%s/k.pem", dir);
+    ck_assert_str_eq(c.mqtt.tls_key_file, want);
+    ck_assert_int_eq(c.mqtt.tls_verify_hostname, 0);
+    config_free(&c);
+
+    /* a CA alone: TLS without a client certificate */
+    snprintf(text, sizeof(text), "mqtt = { tls_ca_file = \"%s/ca.pem\"; };", dir);
+    ck_assert_msg(load(text, &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    ck_assert_str_eq(c.mqtt.tls_cert_file, "");
+    ck_assert_int_eq(c.mqtt.tls_verify_hostname, 1);
+    config_free(&c);
+    tls_dir_remove(dir);
+}
+END_TEST
+
+/* One of the three files missing: the error names that key, its line and
+ * the path. */
+static const struct {
+    const char *missing;    /* file name replaced by a missing one */
+    const char *key;
+    int line;
+} tls_missing[] = {
+    { "ca.pem", "mqtt.tls_ca_file",   2 },
+    { "c.pem",  "mqtt.tls_cert_file", 3 },
+    { "k.pem",  "mqtt.tls_key_file",  4 },
+};
+
+START_TEST(tls_missing_file_names_key_line_and_path)
+{
+    static const struct hub_config zero;
+    static const char *const files[] = { "ca.pem", "c.pem", "k.pem" };
+    const char *name[3];
+    struct hub_config c;
+    char dir[64], text[1024], want[512], err[512] = "";
+
+    tls_dir(dir, sizeof(dir));
+    for (size_t i = 0; i < 3; i++)
+        name[i] = strcmp(files[i], tls_missing[_i].missing) == 0 ? "gone.pem" : files[i];
+    snprintf(text, sizeof(text),
+             "mqtt = {\n tls_ca_file = \"%s/%s\";\n tls_cert_file = \"%s/%s\";\n"
+             " tls_key_file = \"%s/%s\";\n};", dir, name[0], dir, name[1], dir, name[2]);
+    ck_assert_int_eq(load(text, &c, err, sizeof(err)), HUB_EINVAL);
+    snprintf(want, sizeof(want), "t.cfg:%d: %s: %s/gone.pem: No such file or directory",
+             tls_missing[_i].line, tls_missing[_i].key, dir);
+    ck_assert_str_eq(err, want);
+    ck_assert_int_eq(memcmp(&c, &zero, sizeof(c)), 0);
+    tls_dir_remove(dir);
+}
+END_TEST
+
+START_TEST(url_credentials_are_refused_without_echoing_them)
+{
+    struct hub_config c;
+    char err[512] = "";
+
+    ck_assert_int_eq(load("influx = { url = \"http://hub:s3cret@db:8086\"; };", &c, err,
+                          sizeof(err)), HUB_EINVAL);
+    ck_assert_ptr_null(strstr(err, "s3cret"));
+    ck_assert_ptr_null(strstr(err, "hub:"));
+    /* an '@' after the host part is not a credential */
+    ck_assert_msg(load("influx = { url = \"http://db:8086/base?x=a@b\"; };", &c, err,
+                       sizeof(err)) == HUB_OK, "%s", err);
+    config_free(&c);
+}
+END_TEST
+
+/* ---- file permissions ------------------------------------------------- */
+
+struct warn_rec {
+    int n;
+    char msg[8][1024];
+};
+
+static void record_warning(void *ctx, const char *msg)
+{
+    struct warn_rec *r = ctx;
+
+    ck_assert_int_lt(r->n, 8);
+    snprintf(r->msg[r->n++], sizeof(r->msg[0]), "%s", msg);
+}
+
+/* A temp file with the given mode; path must hold 64 bytes. */
+static void mode_file(char *path, unsigned mode)
+{
+    write_tmp(path, "x\n");
+    ck_assert_int_eq(chmod(path, (mode_t)mode), 0);
+}
+
+static const struct {
+    unsigned mode;
+    const char *says;       /* NULL: no warning */
+} perm_cases[] = {
+    { 0600, NULL },
+    { 0400, NULL },
+    { 0700, NULL },
+    { 0200, NULL },
+    { 0640, "has mode 0640: readable by group; " },
+    { 0604, "has mode 0604: readable by others; " },
+    { 0644, "has mode 0644: readable by group and others; " },
+    { 0620, "has mode 0620: writable by group; " },
+    { 0602, "has mode 0602: writable by others; " },
+    { 0660, "has mode 0660: readable and writable by group; " },
+    { 0666, "has mode 0666: readable and writable by group and others; " },
+    { 0610, "has mode 0610: accessible by group; " },
+    { 0601, "has mode 0601: accessible by others; " },
+    { 04640, "has mode 4640: readable by group; " },
+};
+
+START_TEST(permissions_of_the_config_file)
+{
+    struct warn_rec r;
+    char path[64], want[256];
+    int n;
+
+    memset(&r, 0, sizeof(r));
+    mode_file(path, perm_cases[_i].mode);
+    n = config_check_permissions(NULL, path, record_warning, &r);
+    if (!perm_cases[_i].says) {
+        ck_assert_msg(n == 0 && r.n == 0, "mode %04o: %d warning(s): %s", perm_cases[_i].mode,
+                      n, r.msg[0]);
+    } else {
+        ck_assert_int_eq(n, 1);
+        ck_assert_int_eq(r.n, 1);
+        snprintf(want, sizeof(want), "%s (config file) %s", path, perm_cases[_i].says);
+        ck_assert_msg(strncmp(r.msg[0], want, strlen(want)) == 0, "got '%s', want '%s...'",
+                      r.msg[0], want);
+        ck_assert_ptr_nonnull(strstr(r.msg[0], "chmod 600"));
+    }
+    /* without a callback it only counts */
+    ck_assert_int_eq(config_check_permissions(NULL, path, NULL, NULL), perm_cases[_i].says ? 1 : 0);
+    unlink(path);
+}
+END_TEST
+
+static void set_str(char **field, const char *value)
+{
+    free(*field);
+    *field = strdup(value);
+    ck_assert_ptr_nonnull(*field);
+}
+
+START_TEST(permissions_of_every_secret_file)
+{
+    struct hub_config c;
+    struct warn_rec r;
+    char cfgf[64], mqtt_pw[64], key[64], influx_pw[64], token[64];
+
+    ck_assert_int_eq(config_defaults(&c), HUB_OK);
+    mode_file(cfgf, 0600);
+    mode_file(mqtt_pw, 0644);
+    mode_file(key, 0600);
+    mode_file(influx_pw, 0640);
+    mode_file(token, 0604);
+    set_str(&c.mqtt.password_file, mqtt_pw);
+    set_str(&c.mqtt.tls_key_file, key);
+    set_str(&c.influx.password_file, influx_pw);
+    set_str(&c.influx.token_file, token);
+
+    memset(&r, 0, sizeof(r));
+    ck_assert_int_eq(config_check_permissions(&c, cfgf, record_warning, &r), 3);
+    ck_assert_int_eq(r.n, 3);
+    ck_assert_ptr_nonnull(strstr(r.msg[0], mqtt_pw));
+    ck_assert_ptr_nonnull(strstr(r.msg[0], "(mqtt.password_file) has mode 0644"));
+    ck_assert_ptr_nonnull(strstr(r.msg[1], influx_pw));
+    ck_assert_ptr_nonnull(strstr(r.msg[1], "(influx.password_file) has mode 0640"));
+    ck_assert_ptr_nonnull(strstr(r.msg[2], token));
+    ck_assert_ptr_nonnull(strstr(r.msg[2], "(influx.token_file) has mode 0604"));
+
+    /* the key too, and the config file */
+    ck_assert_int_eq(chmod(key, 0644), 0);
+    ck_assert_int_eq(chmod(cfgf, 0644), 0);
+    memset(&r, 0, sizeof(r));
+    ck_assert_int_eq(config_check_permissions(&c, cfgf, record_warning, &r), 5);
+    ck_assert_ptr_nonnull(strstr(r.msg[0], "(config file) has mode 0644"));
+    ck_assert_ptr_nonnull(strstr(r.msg[2], "(mqtt.tls_key_file) has mode 0644"));
+
+    /* missing files, folders and "" are skipped: loading reports those */
+    set_str(&c.mqtt.password_file, "/nonexistent/pw");
+    set_str(&c.mqtt.tls_key_file, "/tmp");
+    set_str(&c.influx.password_file, "");
+    memset(&r, 0, sizeof(r));
+    ck_assert_int_eq(config_check_permissions(&c, "/nonexistent/kompos-hub.cfg",
+                                              record_warning, &r), 1);
+    ck_assert_ptr_nonnull(strstr(r.msg[0], "(influx.token_file)"));
+
+    /* the messages never hold what the files hold */
+    ck_assert_ptr_null(strstr(r.msg[0], "x\n"));
+    unlink(cfgf);
+    unlink(mqtt_pw);
+    unlink(key);
+    unlink(influx_pw);
+    unlink(token);
+    config_free(&c);
+}
+END_TEST
+
 /* ---- suite ------------------------------------------------------------ */
 
 Suite *config_suite(void)
@@ -767,6 +1033,19 @@ Suite *config_suite(void)
     tcase_add_test(tc, secret_neither_set_is_empty);
     tcase_add_test(tc, secret_missing_file_is_eio);
     tcase_add_test(tc, secret_too_long_is_an_error_that_does_not_show_it);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("tls");
+    tcase_add_test(tc, tls_keys_load_when_the_files_exist);
+    tcase_add_loop_test(tc, tls_missing_file_names_key_line_and_path, 0,
+                        (int)(sizeof(tls_missing) / sizeof(tls_missing[0])));
+    tcase_add_test(tc, url_credentials_are_refused_without_echoing_them);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("permissions");
+    tcase_add_loop_test(tc, permissions_of_the_config_file, 0,
+                        (int)(sizeof(perm_cases) / sizeof(perm_cases[0])));
+    tcase_add_test(tc, permissions_of_every_secret_file);
     suite_add_tcase(s, tc);
     return s;
 }
