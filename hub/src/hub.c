@@ -572,3 +572,26 @@ hub_mono_ms hub_tick(struct hub *h, hub_mono_ms now, hub_real_ns wall)
         next = h->next_self - now;
     return next < 0 ? 0 : next;
 }
+
+/* ---- listing series -------------------------------------------------- */
+
+struct foreach_ctx {
+    void (*fn)(const struct series *s, void *ctx);
+    void *ctx;
+};
+
+static void foreach_one(struct series *s, void *ctx)
+{
+    struct foreach_ctx *fc = ctx;
+
+    fc->fn(s, fc->ctx);
+}
+
+void hub_foreach_series(const struct hub *h,
+                        void (*fn)(const struct series *s, void *ctx),
+                        void *ctx)
+{
+    struct foreach_ctx fc = { fn, ctx };
+
+    series_reg_foreach(h->reg, foreach_one, &fc);
+}

@@ -73,4 +73,12 @@ size_t hub_series_count(const struct hub *h);
 /* Resident set size of this process in KiB (from /proc), 0 if unknown. */
 long hub_rss_kb(void);
 
+/* Call fn for every series the hub tracks, in creation order (the status
+ * server lists them). s is borrowed for the call only; fn must not call
+ * back into the hub. */
+struct series;
+void hub_foreach_series(const struct hub *h,
+                        void (*fn)(const struct series *s, void *ctx),
+                        void *ctx);
+
 #endif /* HUB_HUB_H */

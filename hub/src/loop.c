@@ -12,12 +12,14 @@
 
 #include "clock.h"
 #include "http_curl.h"
+#include "http_status.h"
 #include "hub.h"
 #include "hub_err.h"
 #include "influx_out.h"
 #include "log.h"
 #include "mqtt_in.h"
 #include "spool.h"
+#include "status.h"
 
 #define SECRET_MAX 1024
 
@@ -87,14 +89,20 @@ struct loop {
     struct http_curl *http;
     struct mqtt_in *mqtt;
     struct spool *sp;
+    struct http_status *hs;     /* NULL: http.port = 0, or it failed */
+    struct status_health health;
+    hub_mono_ms started;
     int paused;
+    int stopping;
 };
 
 static void on_http_done(void *ctx, const struct influx_result *res)
 {
     struct loop *l = ctx;
+    hub_mono_ms now = clock_mono_ms();
 
-    influx_out_complete(hub_writer(l->hub), res, clock_mono_ms());
+    status_note_write(&l->health, res->status, now);
+    influx_out_complete(hub_writer(l->hub), res, now);
 }
 
 static void on_mqtt_message(void *ctx, const char *topic, const void *payload,
@@ -153,6 +161,52 @@ static void open_spool(struct loop *l)
         LOG_WARN("spool", "%llu damaged record(s) skipped (cut by a power loss?)",
                  (unsigned long long)st.torn_records);
     hub_set_spool(l->hub, l->sp);
+}
+
+/* The status server's render callback: runs inside http_status_run(). */
+static int render_status(void *ctx, const char *method, const char *path,
+                         struct buf *out, const char **content_type)
+{
+    struct loop *l = ctx;
+    struct status_src src;
+
+    memset(&src, 0, sizeof(src));
+    src.hub = l->hub;
+    src.sp = l->sp;
+    src.site = l->cfg->site;
+    src.version = KOMPOS_VERSION;
+    src.mqtt_connected = mqtt_in_connected(l->mqtt);
+    src.stopping = l->stopping;
+    src.health = &l->health;
+    src.now = clock_mono_ms();
+    src.started = l->started;
+    src.wall = clock_real_ns();
+    src.rss_kb = hub_rss_kb();
+    return status_render(&src, method, path, out, content_type);
+}
+
+static void open_status_server(struct loop *l)
+{
+    struct http_status_cfg hc;
+    char err[512];
+
+    if (l->cfg->http.port == 0) {
+        LOG_INFO("http", "http.port is 0: no status server");
+        return;
+    }
+    memset(&hc, 0, sizeof(hc));
+    hc.bind = l->cfg->http.bind;
+    hc.port = l->cfg->http.port;
+    hc.render = render_status;
+    hc.ctx = l;
+    l->hs = http_status_new(&hc, err, sizeof(err));
+    if (!l->hs) {
+        LOG_ERROR("http", "status server: %s; running without it", err);
+        return;
+    }
+    LOG_INFO("http", "status server on %s%s%s:%d (/healthz /metrics /api/v1/state /)",
+             strchr(hc.bind, ':') ? "[" : "", hc.bind, strchr(hc.bind, ':') ? "]" : "",
+             http_status_port(l->hs));
 }
 
 static int read_secrets(const struct hub_config *cfg, char *mqtt_pw,
@@ -214,6 +268,9 @@ static void reload(struct loop *l, const char *path)
     if (strcmp(ncfg->mqtt.host, l->cfg->mqtt.host) != 0 ||
         ncfg->mqtt.port != l->cfg->mqtt.port)
         LOG_WARN("config", "mqtt settings change on restart only");
+    if (strcmp(ncfg->http.bind, l->cfg->http.bind) != 0 ||
+        ncfg->http.port != l->cfg->http.port)
+        LOG_WARN("config", "http.bind and http.port change on restart only");
     log_set_level(ncfg->log.level);
     config_free(l->cfg);
     free(l->cfg);
@@ -264,9 +321,12 @@ static void print_summary(struct loop *l)
 
 static void wait_once(struct loop *l, int timeout_ms, int with_mqtt)
 {
-    struct hub_pollfd fds[2];
+    struct hub_pollfd fds[3];
     unsigned n = 0;
     int mfd = with_mqtt ? mqtt_in_fd(l->mqtt) : -1;
+    int mi = -1, hi = -1;
+    long ht = -1;
+    hub_mono_ms t0 = 0;
 
     fds[n].fd = wake_pipe[0];
     fds[n].events = HUB_POLLIN;
@@ -275,15 +335,27 @@ static void wait_once(struct loop *l, int timeout_ms, int with_mqtt)
         fds[n].fd = mfd;
         fds[n].events = (short)((l->paused ? 0 : HUB_POLLIN) |
                                 (mqtt_in_want_write(l->mqtt) ? HUB_POLLOUT : 0));
-        n++;
+        mi = (int)n++;
+    }
+    if (l->hs) {
+        /* MHD's epoll fd; MHD_run is also due when its timeout passes */
+        fds[n].fd = http_status_fd(l->hs);
+        fds[n].events = HUB_POLLIN;
+        hi = (int)n++;
+        ht = http_status_timeout(l->hs);
+        if (ht >= 0 && ht < timeout_ms)
+            timeout_ms = (int)ht;
+        t0 = clock_mono_ms();
     }
     if (http_curl_wait(l->http, fds, n, timeout_ms) != 0)
         LOG_ERROR("loop", "curl_multi_poll failed");
     if (fds[0].revents)
         drain_pipe();
-    if (n > 1 && fds[1].revents)
-        mqtt_in_handle(l->mqtt, (fds[1].revents & HUB_POLLIN) != 0,
-                       (fds[1].revents & HUB_POLLOUT) != 0, clock_mono_ms());
+    if (mi >= 0 && fds[mi].revents)
+        mqtt_in_handle(l->mqtt, (fds[mi].revents & HUB_POLLIN) != 0,
+                       (fds[mi].revents & HUB_POLLOUT) != 0, clock_mono_ms());
+    if (hi >= 0 && (fds[hi].revents || (ht >= 0 && clock_mono_ms() - t0 >= ht)))
+        http_status_run(l->hs);
     http_curl_perform(l->http);
 }
 
@@ -295,6 +367,7 @@ static int drain(struct loop *l)
     hub_mono_ms deadline = now + l->cfg->influx.shutdown_grace_ms;
     hub_mono_ms next;
 
+    l->stopping = 1;
     mqtt_in_stop(l->mqtt);
     hub_write_self_metrics(l->hub, now, clock_real_ns());
     influx_out_get_stats(w, &st);
@@ -333,6 +406,8 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
 
     memset(&l, 0, sizeof(l));
     l.cfg = cfg;
+    l.started = clock_mono_ms();
+    status_health_init(&l.health);
     log_set_level(cfg->log.level);
     if (setup_signals() != 0) {
         LOG_ERROR("loop", "cannot set up signals: %s", strerror(errno));
@@ -364,6 +439,7 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
         goto out;
     }
     open_spool(&l);
+    open_status_server(&l);
     LOG_INFO("hub", "kompos-hub %s started: site '%s', broker %s:%d, InfluxDB %s (api %s)",
              KOMPOS_VERSION, cfg->site, cfg->mqtt.host, cfg->mqtt.port,
              cfg->influx.url, cfg->influx.api == INFLUX_API_V2 ? "v2" : "v1");
@@ -372,8 +448,13 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
         next = mqtt_in_tick(l.mqtt, now);
         d = hub_tick(l.hub, now, clock_real_ns());
         influx_out_sync(hub_writer(l.hub), now);
-        if (l.sp)
+        if (l.sp) {
+            struct spool_stats sst;
+
             spool_tick(l.sp, now);
+            spool_get_stats(l.sp, &sst);
+            status_note_spool(&l.health, &sst);
+        }
         if (d < next)
             next = d;
         if (l.paused && !influx_out_full(hub_writer(l.hub))) {
@@ -392,6 +473,7 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
     LOG_INFO("hub", "stop signal received");
     rc = drain(&l);
 out:
+    http_status_free(l.hs);
     mqtt_in_free(l.mqtt);
     hub_free(l.hub);
     spool_close(l.sp);
