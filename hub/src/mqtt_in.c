@@ -102,8 +102,12 @@ static void schedule_retry(struct mqtt_in *m, hub_mono_ms now, const char *why)
                       (double)(m->next_attempt - now) / 1000.0,
                       held ? " (repeats were not logged)" : "");
         else if (m->tls_err[0])
-            LOG_ERROR("mqtt", "TLS handshake with broker %s:%d failed (%s); attempt %lu, "
-                      "next in %.1f s%s", m->host, m->port, tls_reason(m), m->attempts,
+            LOG_ERROR("mqtt", "TLS handshake with broker %s:%d failed (%s)%s; attempt %lu, "
+                      "next in %.1f s%s", m->host, m->port, tls_reason(m),
+                      strstr(m->tls_err, "certificate required")
+                          ? ": the broker wants a client certificate (mqtt.tls_cert_file, "
+                            "mqtt.tls_key_file)" : "",
+                      m->attempts,
                       (double)(m->next_attempt - now) / 1000.0,
                       held ? " (repeats were not logged)" : "");
         else
