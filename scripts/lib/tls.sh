@@ -244,3 +244,32 @@ start_hub_nowait() {
     register_pid "$HUB_PID"
     log "kompos-hub pid $HUB_PID ($1, log $2), not waiting for it to connect"
 }
+
+# start_mosquitto_auth DIR PORT USER PASSWORD [USER PASSWORD ...]: mosquitto on 127.0.0.1:PORT
+# with allow_anonymous false and a password file (mosquitto_passwd -c -b) holding these users.
+start_mosquitto_auth() {
+    local dir=$1 port=$2 first=1
+    shift 2
+    command -v mosquitto_passwd >/dev/null 2>&1 || die "mosquitto_passwd not found (Debian package mosquitto)"
+    mkdir -p "$dir" || die "mkdir $dir"
+    ( umask 077; : >"$dir/passwd" )
+    while [ $# -ge 2 ]; do
+        if [ "$first" -eq 1 ]; then
+            mosquitto_passwd -c -b "$dir/passwd" "$1" "$2" >/dev/null 2>&1 || die "mosquitto_passwd -c $1"
+            first=0
+        else
+            mosquitto_passwd -b "$dir/passwd" "$1" "$2" >/dev/null 2>&1 || die "mosquitto_passwd $1"
+        fi
+        shift 2
+    done
+    start_mosquitto_conf "$dir" "listener $port 127.0.0.1
+allow_anonymous false
+password_file $dir/passwd" "$port"
+}
+
+# influx_create_writer USER PASSWORD DB: a non-admin InfluxDB user that may only write to DB (the
+# hub needs nothing else). Needs INFLUX_URL with admin credentials (start_influxd_auth).
+influx_create_writer() {
+    influx_post "CREATE USER \"$1\" WITH PASSWORD '$2'" >/dev/null || die "CREATE USER $1 failed"
+    influx_post "GRANT WRITE ON \"$3\" TO \"$1\"" >/dev/null || die "GRANT WRITE ON $3 TO $1 failed"
+}
