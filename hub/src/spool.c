@@ -200,24 +200,32 @@ static int add_seg(struct spool *s, uint64_t seq)
     return HUB_OK;
 }
 
-static void write_ack(struct spool *s)
+/* Returns HUB_OK, or HUB_EIO with stats.last_errno set. */
+static int write_ack(struct spool *s)
 {
     char path[600], tmp[620], line[64];
-    int fd, n;
+    int fd, n, rc = HUB_EIO;
 
     if (s->ack_written == s->head)
-        return;
+        return HUB_OK;
     snprintf(path, sizeof(path), "%s/ack", s->cfg.dir);
     snprintf(tmp, sizeof(tmp), "%s/ack.tmp", s->cfg.dir);
     n = snprintf(line, sizeof(line), "%llu %llu\n",
                  (unsigned long long)(s->head >> 32),
                  (unsigned long long)(s->head & 0xffffffffULL));
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return;
-    if (write(fd, line, (size_t)n) == n && rename(tmp, path) == 0)
+    if (fd < 0) {
+        s->st.last_errno = errno;
+        return HUB_EIO;
+    }
+    if (write(fd, line, (size_t)n) == n && rename(tmp, path) == 0) {
         s->ack_written = s->head;
+        rc = HUB_OK;
+    } else {
+        s->st.last_errno = errno ? errno : EIO;
+    }
     close(fd);
+    return rc;
 }
 
 static void read_ack(struct spool *s)
@@ -395,13 +403,44 @@ static int start_segment(struct spool *s)
     return HUB_OK;
 }
 
+/* Write both iovecs whole; a short write is continued, so that a failure
+ * reports its real errno (ENOSPC, EFBIG, EDQUOT). *done says how many
+ * bytes were written. Returns 0 or -1 with errno set. */
+static int write_all(int fd, struct iovec *iov, int n, size_t *done)
+{
+    ssize_t w;
+
+    *done = 0;
+    while (n > 0) {
+        w = writev(fd, iov, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        *done += (size_t)w;
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
 int spool_append(struct spool *s, const void *lines, size_t len,
                  uint32_t npoints, hub_mono_ms now)
 {
     unsigned char h[HDR];
     struct iovec iov[2];
     struct seg *g;
-    ssize_t w;
+    size_t done;
 
     if (len == 0 || len > MAX_RECORD)
         return HUB_EINVAL;
@@ -421,15 +460,12 @@ int spool_append(struct spool *s, const void *lines, size_t len,
     iov[0].iov_len = HDR;
     iov[1].iov_base = (void *)lines;
     iov[1].iov_len = len;
-    do {
-        w = writev(s->wfd, iov, 2);
-    } while (w < 0 && errno == EINTR);
-    if (w != (ssize_t)(HDR + len)) {
-        int e = w < 0 ? errno : ENOSPC;
+    if (write_all(s->wfd, iov, 2, &done) != 0) {
+        int e = errno;
 
         /* cut what was written of this record; if that fails too, the
          * next append starts a new segment after the torn tail */
-        if (w > 0 && ftruncate(s->wfd, (off_t)g->valid) != 0) {
+        if (done > 0 && ftruncate(s->wfd, (off_t)g->valid) != 0) {
             close(s->wfd);
             s->wfd = -1;
             s->wseq++;
@@ -514,6 +550,31 @@ static struct seg *next_record(struct spool *s, uint64_t *p)
     }
 }
 
+/* The record at off in g turned out corrupt (or unreadable) after the
+ * scan: forget the rest of the segment and its points, and if it is the
+ * segment being appended to, append to a new one from now on. */
+static void skip_rest(struct spool *s, struct seg *g, uint64_t off)
+{
+    uint64_t kept, lost;
+
+    s->st.torn_records++;
+    g->valid = off;
+    kept = points_from(s, g, 0);
+    lost = g->points > kept ? g->points - kept : 0;
+    g->points = kept;
+    s->st.points_pending -= lost < s->st.points_pending ? lost : s->st.points_pending;
+    if (s->wfd >= 0 && g->seq == s->wseq) {
+        if (s->dirty) {
+            fdatasync(s->wfd);
+            s->st.fsyncs++;
+            s->dirty = 0;
+        }
+        close(s->wfd);
+        s->wfd = -1;
+        s->wseq++;
+    }
+}
+
 int spool_read(struct spool *s, uint64_t *pos, struct buf *out,
                uint32_t max_points, uint32_t *npoints)
 {
@@ -526,7 +587,6 @@ int spool_read_until(struct spool *s, uint64_t *pos, uint64_t end,
     uint64_t p = *pos < s->head ? s->head : *pos, off;
     uint32_t pts, crc, got = 0;
     struct seg *g;
-    size_t before;
     long len;
     int fd, any = 0;
 
@@ -539,14 +599,19 @@ int spool_read_until(struct spool *s, uint64_t *pos, uint64_t end,
         if (fd < 0)
             return HUB_EIO;
         len = read_header(fd, off, g->valid, &pts, &crc);
-        before = out->len;
-        if (len < 0 || buf_reserve(out, (size_t)len) != HUB_OK ||
+        if (len >= 0 && buf_reserve(out, (size_t)len) != HUB_OK) {
+            if (any)
+                break;              /* out is full: the rest next time */
+            *pos = p;
+            return HUB_ENOMEM;
+        }
+        if (len < 0 ||
             read_full(fd, out->data + out->len, (size_t)len, (off_t)(off + HDR)) != 0 ||
             crc32(0L, (const Bytef *)out->data + out->len, (uInt)len) != crc) {
             /* corrupt after the scan (or unreadable): skip the segment */
-            buf_truncate(out, before);
-            s->st.torn_records++;
-            g->valid = off;
+            if (len >= 0)
+                out->data[out->len] = '\0';
+            skip_rest(s, g, off);
             p = mkpos(g->seq + 1, 0);
             continue;
         }
@@ -568,7 +633,7 @@ int spool_release(struct spool *s, uint64_t pos, hub_mono_ms now)
     struct seg *g;
     char path[600];
     long len;
-    int fd;
+    int fd, rc;
 
     if (pos <= s->head)
         return HUB_OK;
@@ -605,8 +670,13 @@ int spool_release(struct spool *s, uint64_t pos, hub_mono_ms now)
         memmove(s->segs, s->segs + 1, (s->nsegs - 1) * sizeof(s->segs[0]));
         s->nsegs--;
     }
+    rc = HUB_OK;
+    if (s->ack_written != s->head && now >= s->next_ack) {
+        rc = write_ack(s);
+        s->next_ack = now + ACK_EVERY_MS;
+    }
     spool_tick(s, now);
-    return HUB_OK;
+    return rc;
 }
 
 void spool_get_stats(const struct spool *s, struct spool_stats *st)
