@@ -490,7 +490,10 @@ void influx_out_complete(struct influx_out *w, const struct influx_result *res,
             w->st.splits++;
             emit(w, INFLUX_EV_SPLIT, b->npoints, status, NULL);
         }
-    } else if (status == 0 || status == 429 || status >= 500) {
+    } else if (status == 0 || status == 429 || status >= 500 || status == 401 ||
+               status == 403 || status == 404) {
+        /* 401/403 (credentials) and 404 (database missing) are set-up
+         * problems a person fixes: keep the points and retry meanwhile */
         w->st.write_errors++;
         w->st.retries++;
         w->failing = 1;

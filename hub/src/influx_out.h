@@ -10,6 +10,8 @@
  *   2xx                 done: the batch is released
  *   429, 5xx, network   kept at the head; retried with exponential backoff
  *                       and jitter, never sooner than Retry-After
+ *   401, 403, 404       the same: wrong credentials or a missing database
+ *                       are fixed by a person; the points wait (spooled)
  *   413                 the batch is split in two halves, both retried
  *                       (a single point that is still too large is dropped)
  *   other 4xx           dropped, counted, reported with the answer's body

@@ -237,6 +237,10 @@ static struct mqtt_in *make_mqtt(struct loop *l, const char *password,
     mc.password = password;
     mc.keepalive_s = l->cfg->mqtt.keepalive_s;
     mc.reconnect_max_s = l->cfg->mqtt.reconnect_max_s;
+    mc.tls_ca_file = l->cfg->mqtt.tls_ca_file;
+    mc.tls_cert_file = l->cfg->mqtt.tls_cert_file;
+    mc.tls_key_file = l->cfg->mqtt.tls_key_file;
+    mc.tls_insecure = !l->cfg->mqtt.tls_verify_hostname;
     mc.subscriptions = l->cfg->mqtt.subscriptions;
     mc.nsubscriptions = l->cfg->mqtt.nsubscriptions;
     return mqtt_in_new(&mc, on_mqtt_message, on_mqtt_before_write, l, err, errlen);
@@ -266,8 +270,16 @@ static void reload(struct loop *l, const char *path)
     memset(secret, 0, sizeof(secret));
     memset(mqtt_pw, 0, sizeof(mqtt_pw));
     if (strcmp(ncfg->mqtt.host, l->cfg->mqtt.host) != 0 ||
-        ncfg->mqtt.port != l->cfg->mqtt.port)
-        LOG_WARN("config", "mqtt settings change on restart only");
+        ncfg->mqtt.port != l->cfg->mqtt.port ||
+        strcmp(ncfg->mqtt.username, l->cfg->mqtt.username) != 0 ||
+        strcmp(ncfg->mqtt.password_file, l->cfg->mqtt.password_file) != 0 ||
+        strcmp(ncfg->mqtt.tls_ca_file, l->cfg->mqtt.tls_ca_file) != 0 ||
+        strcmp(ncfg->mqtt.tls_cert_file, l->cfg->mqtt.tls_cert_file) != 0 ||
+        strcmp(ncfg->mqtt.tls_key_file, l->cfg->mqtt.tls_key_file) != 0 ||
+        strcmp(ncfg->spool.dir, l->cfg->spool.dir) != 0 ||
+        ncfg->http.port != l->cfg->http.port)
+        LOG_WARN("config", "changes to mqtt.*, spool.* and http.* take effect at the next "
+                 "restart only");
     if (strcmp(ncfg->http.bind, l->cfg->http.bind) != 0 ||
         ncfg->http.port != l->cfg->http.port)
         LOG_WARN("config", "http.bind and http.port change on restart only");

@@ -272,6 +272,25 @@ START_TEST(backoff_is_capped)
 }
 END_TEST
 
+START_TEST(auth_and_missing_db_are_retried)
+{
+    static const long codes[] = { 401, 403, 404 };
+    int i;
+
+    make();
+    for (i = 1; i <= 3; i++)
+        add_point(i, 0);
+    influx_out_tick(w, 0);
+    answer(codes[_i], -1, "{\"error\":\"authorization failed\"}", 0);
+    ck_assert_uint_eq(stats().points_dropped, 0);
+    ck_assert_uint_eq(stats().retries, 1);
+    influx_out_tick(w, 500);
+    ck_assert_int_eq(nreq, 2);
+    answer(204, -1, "", 500);
+    ck_assert_uint_eq(stats().points_written, 3);
+}
+END_TEST
+
 START_TEST(retry_after_is_honoured)
 {
     int i;
@@ -339,7 +358,7 @@ START_TEST(other_4xx_drops_batch)
     ck_assert_uint_eq(last_drop_points, 3);
     ck_assert_int_eq(nreq, 2);           /* the next batch goes on */
     ck_assert_str_eq(reqs[1].body, "m v=4 4\nm v=5 5\nm v=6 6\n");
-    answer(401, -1, "unauthorized", 0);
+    answer(422, -1, "unprocessable", 0);
     ck_assert_uint_eq(stats().points_dropped, 6);
     ck_assert_uint_eq(stats().write_errors, 2);
 }
@@ -480,6 +499,7 @@ Suite *influx_out_suite(void)
     tcase_add_test(tc, batches_by_age);
     tcase_add_test(tc, retry_5xx_with_backoff_then_success);
     tcase_add_test(tc, backoff_is_capped);
+    tcase_add_loop_test(tc, auth_and_missing_db_are_retried, 0, 3);
     tcase_add_test(tc, retry_after_is_honoured);
     tcase_add_test(tc, split_on_413);
     tcase_add_test(tc, single_point_413_is_dropped);
