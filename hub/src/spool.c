@@ -291,7 +291,10 @@ struct spool *spool_open(const struct spool_cfg *cfg, char *err, size_t errlen)
         goto fail;
     }
     while ((de = readdir(d)) != NULL) {
+        /* exactly the names seg_path() makes: sscanf alone would also
+         * take "0x...", " ...", "+..." and upper case for the same seq */
         if (strlen(de->d_name) == 20 &&
+            strspn(de->d_name, "0123456789abcdef") == 16 &&
             sscanf(de->d_name, "%16llx.se%c", &seq, &extra) == 2 && extra == 'g') {
             if (add_seg(s, seq) != HUB_OK) {
                 closedir(d);

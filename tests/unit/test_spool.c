@@ -35,7 +35,8 @@
 #define MAXREC 64
 #define NOBODY 65534
 
-static char tmpdir[64];                 /* the mkdtemp() folder            */
+static char rundir[64];                 /* one per run, removed at its end  */
+static char tmpdir[96];                 /* one per test, inside rundir      */
 static char spdir[128];                 /* the spool inside it             */
 static int euid_dropped;                /* restore euid 0 in teardown      */
 static struct rlimit fsize_saved;
@@ -51,9 +52,23 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
     return remove(path);
 }
 
+/* Unchecked (runs in the parent): a failed test exits its forked child
+ * before its teardown, so what it leaves goes with the run's folder. */
+static void run_setup(void)
+{
+    strcpy(rundir, "/tmp/test_spool.XXXXXX");
+    if (!mkdtemp(rundir))
+        abort();
+}
+
+static void run_teardown(void)
+{
+    nftw(rundir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void setup(void)
 {
-    strcpy(tmpdir, "/tmp/test_spool.XXXXXX");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", rundir);
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     snprintf(spdir, sizeof(spdir), "%s/spool", tmpdir);
     euid_dropped = 0;
@@ -277,6 +292,23 @@ static void flip_byte(uint64_t seq, long off)
     c ^= 0x20;
     ck_assert_int_eq(pwrite(fd, &c, 1, off), 1);
     close(fd);
+}
+
+static void copy_seg(uint64_t seq, const char *to)
+{
+    char path[256], data[4096];
+    FILE *in, *out;
+    size_t n;
+
+    seg_name(seq, path, sizeof(path));
+    in = fopen(path, "rb");
+    ck_assert_ptr_nonnull(in);
+    out = fopen(to, "wb");
+    ck_assert_ptr_nonnull(out);
+    n = fread(data, 1, sizeof(data), in);
+    ck_assert_uint_eq(fwrite(data, 1, n, out), n);
+    fclose(in);
+    fclose(out);
 }
 
 static void put32(unsigned char *p, uint32_t v)
@@ -784,6 +816,45 @@ START_TEST(reopen_after_kill_replays_unrecorded_release)
     read_all(s, &pos, &out, &np);
     expect_range(&out, 4, 8, len);
     ck_assert_uint_eq(np, pts_sum(4, 8));
+    spool_close(s);
+    buf_free(&out);
+}
+END_TEST
+
+/* Power lost after the ack file was written but before the last records
+ * reached the disk: the ack points past the segment's end. Nothing is
+ * replayed or counted twice, and new records read back. */
+START_TEST(ack_past_a_lost_tail)
+{
+    const size_t len = 18, rs = HDR + len;
+    struct spool_cfg c = mkcfg(1 << 24, 1 << 20, 0);
+    struct spool *s = open_ok(&c);
+    struct buf out;
+    uint64_t pos = 0;
+    uint32_t np = 0;
+    char path[256];
+
+    append_range(s, 1, 3, len);
+    ck_assert_int_eq(spool_release(s, POS(1, 3 * rs), 5000), HUB_OK);
+    spool_close(s);
+    expect_ack(POS(1, 3 * rs));
+    seg_name(1, path, sizeof(path));
+    ck_assert_int_eq(truncate(path, (off_t)rs), 0);
+
+    s = open_ok(&c);
+    ck_assert_uint_eq(stats(s).points_pending, 0);
+    ck_assert_uint_eq(stats(s).torn_records, 0);
+    buf_init(&out, 0);
+    ck_assert_int_eq(spool_read(s, &pos, &out, UINT32_MAX, &np), HUB_EAGAIN);
+    append_range(s, 4, 5, len);
+    ck_assert_uint_le(spool_head(s), spool_tail(s));
+    ck_assert_uint_eq(stats(s).points_pending, pts_sum(4, 5));
+    read_all(s, &pos, &out, &np);
+    expect_range(&out, 4, 5, len);
+    ck_assert_uint_eq(np, pts_sum(4, 5));
+    ck_assert_int_eq(spool_release(s, pos, 10000), HUB_OK);
+    ck_assert_uint_eq(stats(s).points_pending, 0);
+    ck_assert(!seg_exists(1));
     spool_close(s);
     buf_free(&out);
 }
@@ -1312,7 +1383,8 @@ static int drop_to_nobody(void)
 {
     if (geteuid() != 0)
         return 1;
-    if (chown(tmpdir, NOBODY, NOBODY) != 0 || seteuid(NOBODY) != 0)
+    if (chmod(rundir, 0711) != 0 || chown(tmpdir, NOBODY, NOBODY) != 0 ||
+        seteuid(NOBODY) != 0)
         return 0;
     euid_dropped = 1;
     return 1;
@@ -1425,6 +1497,9 @@ START_TEST(open_ignores_other_files)
     static const char *const names[] = {
         "README", "ack.tmp", "0000000000000001.seg.bak", "000000000000001.seg",
         "00000000000000zz.seg", "0000000000000009.sex",
+        /* sscanf("%16llx") reads these as segment 1 or 2 */
+        "0x00000000000001.seg", " 000000000000001.seg", "+000000000000001.seg",
+        "0000000000000002.SEG", "000000000000000A.seg",
     };
     struct spool *s = open_ok(&c);
     struct buf out;
@@ -1444,12 +1519,17 @@ START_TEST(open_ignores_other_files)
         fputs("KSP1 junk junk junk junk\n", f);
         fclose(f);
     }
+    /* and a valid copy of segment 1 under a name that parses as 1 */
+    snprintf(path, sizeof(path), "%s/0x00000000000001.seg", spdir);
+    copy_seg(1, path);
     s = open_ok(&c);
     ck_assert_uint_eq(stats(s).torn_records, 0);
     ck_assert_uint_eq(stats(s).bytes, 2 * (HDR + len));
+    ck_assert_uint_eq(stats(s).points_pending, pts_sum(1, 2));
     buf_init(&out, 0);
     read_all(s, &pos, &out, &np);
     expect_range(&out, 1, 2, len);
+    ck_assert_uint_eq(np, pts_sum(1, 2));
     append_one(s, 3, len, 0);
     ck_assert(seg_exists(2));
     spool_close(s);
@@ -1601,6 +1681,7 @@ static Suite *spool_suite(void)
     Suite *s = suite_create("spool");
     TCase *tc = tcase_create("core");
 
+    tcase_add_unchecked_fixture(tc, run_setup, run_teardown);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, empty_spool);
@@ -1612,6 +1693,7 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, ack_file_at_most_once_a_second);
     tcase_add_loop_test(tc, reopen_replays_from_the_ack, 0, N(reopen_cases));
     tcase_add_test(tc, reopen_after_kill_replays_unrecorded_release);
+    tcase_add_test(tc, ack_past_a_lost_tail);
     tcase_add_loop_test(tc, torn_tail_is_skipped_and_counted, 0, T_NTORN);
     tcase_add_loop_test(tc, corrupt_record_in_the_middle, 0, N(flip_cases));
     tcase_add_test(tc, corrupt_found_while_reading_closed_segment);
