@@ -279,6 +279,7 @@ static void load_replay(struct influx_out *w, hub_mono_ms now)
     struct batch *b;
     uint32_t n = 0;
     uint64_t start = w->disk_pos;
+    int rc;
 
     if (!w->sp || w->disk_pos >= w->disk_end)
         return;
@@ -287,11 +288,13 @@ static void load_replay(struct influx_out *w, hub_mono_ms now)
     b = batch_new(now);
     if (!b)
         return;
-    if (spool_read_until(w->sp, &w->disk_pos, w->disk_end, &b->lines,
-                         w->cfg.batch_size, &n) != HUB_OK || n == 0) {
+    rc = spool_read_until(w->sp, &w->disk_pos, w->disk_end, &b->lines,
+                          w->cfg.batch_size, &n);
+    if (rc != HUB_OK || n == 0) {
         batch_free(b);
-        w->disk_pos = w->disk_end;      /* nothing left (or unreadable) */
-        return;
+        if (rc == HUB_EAGAIN || rc == HUB_OK)
+            w->disk_pos = w->disk_end;  /* nothing left to read back */
+        return;                         /* ENOMEM, EIO: try again later */
     }
     if (start < spool_head(w->sp))
         start = spool_head(w->sp);

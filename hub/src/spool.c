@@ -304,7 +304,8 @@ struct spool *spool_open(const struct spool_cfg *cfg, char *err, size_t errlen)
         }
     }
     closedir(d);
-    qsort(s->segs, s->nsegs, sizeof(s->segs[0]), cmp_seg);
+    if (s->nsegs)
+        qsort(s->segs, s->nsegs, sizeof(s->segs[0]), cmp_seg);
     for (i = 0; i < s->nsegs; i++)
         scan_segment(s, &s->segs[i]);
     read_ack(s);
@@ -379,6 +380,16 @@ static void drop_oldest(struct spool *s)
     s->nsegs--;
 }
 
+static void sync_dir(const struct spool *s)
+{
+    int fd = open(s->cfg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 static int start_segment(struct spool *s)
 {
     char path[600];
@@ -403,6 +414,7 @@ static int start_segment(struct spool *s)
         errno = ENOMEM;
         return HUB_EIO;
     }
+    sync_dir(s);    /* a power cut must not lose the new file's name */
     return HUB_OK;
 }
 

@@ -81,7 +81,9 @@ uint64_t spool_tail(const struct spool *s);
  * reached; at least one record is read if there is one. Advances *pos past
  * what was read and adds the points to *npoints. Returns HUB_OK when
  * something was read, HUB_EAGAIN when *pos is at the tail, HUB_EIO on a
- * read error. Corrupt records are skipped (counted). */
+ * read error, HUB_ENOMEM when not even the first record fits in out (then
+ * *pos stays on it). When out fills up after some records, the read stops
+ * there and returns HUB_OK. Corrupt records are skipped (counted). */
 int spool_read(struct spool *s, uint64_t *pos, struct buf *out,
                uint32_t max_points, uint32_t *npoints);
 
