@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "hub_err.h"
 #include "log.h"
 
@@ -29,6 +30,7 @@ struct http_status {
     void *ctx;
     int epoll_fd;
     int port;
+    hub_mono_ms last_run;       /* see http_status_timeout()           */
 };
 
 /* MHD's messages go to our log with the module prefix. */
@@ -174,6 +176,7 @@ struct http_status *http_status_new(const struct http_status_cfg *cfg,
         http_status_free(hs);
         return NULL;
     }
+    hs->last_run = clock_mono_ms();
     return hs;
 }
 
@@ -196,17 +199,48 @@ int http_status_port(const struct http_status *hs)
     return hs->port;
 }
 
+/* MHD asks to be run again only for its own timers, but one case slips
+ * through: while conn_limit connections are open it takes the listening
+ * socket out of its epoll set, and puts it back only at the start of the
+ * next MHD_run(); if the last one closes by time-out, nothing would make
+ * the descriptor readable again. So a run in which connections went away
+ * is followed by one more, and as a backstop the server is run at least
+ * every BACKSTOP_MS while the loop is awake anyway (one epoll_wait). */
+#define BACKSTOP_MS 1000
+
+static unsigned open_connections(struct http_status *hs)
+{
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(hs->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+    return info ? info->num_connections : 0;
+}
+
 long http_status_timeout(struct http_status *hs)
 {
     MHD_UNSIGNED_LONG_LONG t;
+    hub_mono_ms since = clock_mono_ms() - hs->last_run;
+    long backstop = since >= BACKSTOP_MS ? 0 : (long)(BACKSTOP_MS - since);
 
-    if (MHD_get_timeout(hs->d, &t) != MHD_YES)
-        return -1;
-    return t > 3600000ULL ? 3600000L : (long)t;
+    if (MHD_get_timeout(hs->d, &t) != MHD_YES || t > (MHD_UNSIGNED_LONG_LONG)backstop)
+        return backstop;
+    return (long)t;
 }
 
 void http_status_run(struct http_status *hs)
 {
-    if (MHD_run(hs->d) != MHD_YES)
-        LOG_ERROR("http", "MHD_run failed");
+    unsigned before = open_connections(hs), after;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        if (MHD_run(hs->d) != MHD_YES) {
+            LOG_ERROR("http", "MHD_run failed");
+            break;
+        }
+        after = open_connections(hs);
+        if (after >= before)
+            break;
+        before = after;
+    }
+    hs->last_run = clock_mono_ms();
 }

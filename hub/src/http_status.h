@@ -63,8 +63,8 @@ int http_status_fd(const struct http_status *hs);
 int http_status_port(const struct http_status *hs);
 
 /* Milliseconds after which http_status_run() must be called even if the
- * descriptor stays quiet (connection timeouts, data MHD already holds);
- * -1 when only the descriptor matters. */
+ * descriptor stays quiet (connection timeouts, data MHD already holds, and
+ * a backstop: at least once a second). Never more than 1000. */
 long http_status_timeout(struct http_status *hs);
 
 /* Accept, read, answer, time out: everything that is ready. Never blocks

@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "check_main.h"
+#include "clock.h"
 #include "config.h"
 #include "fake_transport.h"
 #include "http_status.h"
@@ -588,13 +589,35 @@ static void start_server(void)
     renders = 0;
 }
 
+/* One turn of the loop as loop.c does it: poll the server's descriptor
+ * (with the given other descriptors), honour its timeout, and run it only
+ * when the descriptor is readable or the timeout has passed. */
+static void serve(struct pollfd *other, int nother, int max_ms)
+{
+    struct pollfd pf[4];
+    long t = http_status_timeout(hs);
+    hub_mono_ms t0 = clock_mono_ms();
+    int i;
+
+    for (i = 0; i < nother; i++)
+        pf[i] = other[i];
+    pf[nother].fd = http_status_fd(hs);
+    pf[nother].events = POLLIN;
+    pf[nother].revents = 0;
+    poll(pf, (nfds_t)nother + 1, t >= 0 && t < max_ms ? (int)t : max_ms);
+    if (pf[nother].revents || (t >= 0 && clock_mono_ms() - t0 >= t))
+        http_status_run(hs);
+    for (i = 0; i < nother; i++)
+        other[i].revents = pf[i].revents;
+}
+
 /* Send raw, then serve the server from this thread until the server closes
  * the connection (or 5 s pass). Returns the whole answer (malloc'ed). */
 static char *exchange_ex(const char *raw, int may_be_empty)
 {
     struct sockaddr_in a;
     struct buf resp;
-    struct pollfd pf[2];
+    struct pollfd pf[1];
     char tmp[4096];
     int fd, i;
     ssize_t n;
@@ -610,14 +633,9 @@ static char *exchange_ex(const char *raw, int may_be_empty)
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     buf_init(&resp, 1 << 20);
     for (i = 0; i < 500; i++) {
-        long t = http_status_timeout(hs);
-
         pf[0].fd = fd;
         pf[0].events = POLLIN;
-        pf[1].fd = http_status_fd(hs);
-        pf[1].events = POLLIN;
-        poll(pf, 2, t >= 0 && t < 10 ? (int)t : 10);
-        http_status_run(hs);
+        serve(&pf[0], 1, 10);
         n = recv(fd, tmp, sizeof(tmp), 0);
         if (n > 0) {
             ck_assert_int_eq(buf_append(&resp, tmp, (size_t)n), HUB_OK);
@@ -768,12 +786,63 @@ START_TEST(server_keep_alive_and_timeout)
     const char *second;
 
     start_server();
-    ck_assert_int_eq(http_status_timeout(hs), -1);   /* nothing open */
+    ck_assert_int_le(http_status_timeout(hs), 1000);  /* the backstop */
     r = exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
                  "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     second = strstr(r + 1, "HTTP/1.1 200 OK\r\n");
     ck_assert_msg(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0 && second, "%s", r);
     ck_assert_int_eq(renders, 2);
+    free(r);
+    http_status_free(hs);
+}
+END_TEST
+
+static int connect_idle(void)
+{
+    struct sockaddr_in a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    ck_assert_int_ge(fd, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)http_status_port(hs));
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* More idle clients than conn_limit: the server is full, the idle ones
+ * are cut after conn_timeout_s, and then it answers again (MHD takes its
+ * listening socket out of the epoll set while full). */
+START_TEST(server_connection_limit)
+{
+    struct http_status_cfg hc;
+    hub_mono_ms t0;
+    int fds[4], i;
+    char *r;
+
+    memset(&hc, 0, sizeof(hc));
+    hc.bind = "127.0.0.1";
+    hc.render = render_cb;
+    hc.ctx = &src;
+    hc.conn_limit = 2;
+    hc.conn_timeout_s = 1;
+    hs = http_status_new(&hc, err, sizeof(err));
+    ck_assert_msg(hs != NULL, "http_status_new: %s", err);
+    for (i = 0; i < 4; i++)
+        fds[i] = connect_idle();
+    t0 = clock_mono_ms();
+    while (clock_mono_ms() - t0 < 1500)   /* accept 2, cut them after 1 s idle */
+        serve(NULL, 0, 10);
+    for (i = 0; i < 4; i++)
+        close(fds[i]);
+    t0 = clock_mono_ms();
+    while (clock_mono_ms() - t0 < 1500)   /* the other 2: accepted and closed */
+        serve(NULL, 0, 10);
+    t0 = clock_mono_ms();
+    r = exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    ck_assert_msg(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", r);
+    ck_assert_int_lt(clock_mono_ms() - t0, 200);  /* not by the 1 s backstop */
     free(r);
     http_status_free(hs);
 }
@@ -846,10 +915,12 @@ static Suite *http_status_suite(void)
     suite_add_tcase(s, r);
 
     tcase_add_checked_fixture(n, setup, teardown);
+    tcase_set_timeout(n, 30);
     tcase_add_test(n, server_get_healthz);
     tcase_add_test(n, server_metrics_state_page);
     tcase_add_test(n, server_404_405);
     tcase_add_test(n, server_keep_alive_and_timeout);
+    tcase_add_test(n, server_connection_limit);
     tcase_add_test(n, server_bind_errors);
     tcase_add_test(n, server_ipv6_loopback);
     suite_add_tcase(s, n);
