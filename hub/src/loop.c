@@ -277,12 +277,10 @@ static void reload(struct loop *l, const char *path)
         strcmp(ncfg->mqtt.tls_cert_file, l->cfg->mqtt.tls_cert_file) != 0 ||
         strcmp(ncfg->mqtt.tls_key_file, l->cfg->mqtt.tls_key_file) != 0 ||
         strcmp(ncfg->spool.dir, l->cfg->spool.dir) != 0 ||
+        strcmp(ncfg->http.bind, l->cfg->http.bind) != 0 ||
         ncfg->http.port != l->cfg->http.port)
         LOG_WARN("config", "changes to mqtt.*, spool.* and http.* take effect at the next "
                  "restart only");
-    if (strcmp(ncfg->http.bind, l->cfg->http.bind) != 0 ||
-        ncfg->http.port != l->cfg->http.port)
-        LOG_WARN("config", "http.bind and http.port change on restart only");
     log_set_level(ncfg->log.level);
     config_free(l->cfg);
     free(l->cfg);
