@@ -14,6 +14,7 @@
  * libconfig, before this file sees it. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
@@ -775,6 +776,14 @@ static int check(const struct parse_ctx *x, const config_t *lc)
     rc = check_tls(x, lc);
     if (rc != HUB_OK)
         return rc;
+    {
+        unsigned char addr[16];
+
+        if (inet_pton(AF_INET, c->http.bind, addr) != 1 &&
+            inet_pton(AF_INET6, c->http.bind, addr) != 1)
+            return fail(x, HUB_EINVAL, where(lc, "http.bind"),
+                        "http.bind: '%s' is not an IPv4 or IPv6 address", c->http.bind);
+    }
 
     if (!((starts_with(c->influx.url, "http://") && c->influx.url[7] != '\0') ||
           (starts_with(c->influx.url, "https://") && c->influx.url[8] != '\0')))

@@ -451,6 +451,7 @@ static const struct bad_case bad[] = {
     { "site = \"x\";\nmqtt = 5;",                        "t.cfg:2: ", "mqtt: expected a group" },
     { "stats = ( 1, 2 );",                               "t.cfg:1: ", "stats: expected a group" },
     /* cross-field checks */
+    { "http = {\n bind = \"localhost\";\n};", "t.cfg:2: ", "http.bind: 'localhost' is not an IPv4 or IPv6 address" },
     { "influx = {\n api = \"v2\";\n org = \"kube\";\n};", "t.cfg:1: ", "influx.bucket: must not be empty with api v2" },
     { "influx = {\n api = \"v2\";\n org = \"\";\n bucket = \"b\";\n};",
                                                          "t.cfg:3: ", "influx.org: must not be empty with api v2" },
