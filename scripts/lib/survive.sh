@@ -110,3 +110,10 @@ sleep_ms() {
 hub_alive() {
     if pid_running "$HUB_PID"; then ok "hub still running $1"; else fail "hub died $1"; fi
 }
+
+# With MOSQUITTO_EXTRA_CONF="log_type debug", mosquitto logs every packet. mqtt_resent MQTT_DIR
+# CLIENT_ID: how many PUBLISH packets the broker sent CLIENT_ID again, with the DUP flag (QoS 1
+# redeliveries of messages whose PUBACK it had not processed).
+mqtt_resent() {
+    grep -ac "Sending PUBLISH to $2 (d1" "$1/mosquitto.log" 2>/dev/null
+}

@@ -30,7 +30,8 @@ RANDOM=$SEED
 log "random seed $SEED (KOMPOS_SEED=$SEED repeats these kill moments)"
 T_START=$(now_ms)
 
-start_mosquitto "$KOMPOS_TMP/mqtt" "$(free_port)"
+# every packet in mosquitto.log: the redeliveries (DUP) to the hub are counted at the end
+MOSQUITTO_EXTRA_CONF="log_type debug" start_mosquitto "$KOMPOS_TMP/mqtt" "$(free_port)"
 start_influxd "$KOMPOS_TMP/influx" "$(free_port)"
 influx_create_db kompos
 write_hub_config "$KOMPOS_TMP/hub.cfg" site="$HUB_SITE" client_id=kompos-hub-surv-sigkill \
@@ -63,6 +64,7 @@ check_eq "kompos-sim exit status (all $N readings acknowledged by the broker)" 0
 log "stream of $N readings done $(seconds_since "$t_stream") s after it started"
 
 n=$(wait_site "$SITE" "$N" 120 20)
+log "messages the broker sent the hub again (DUP, their PUBACK had not reached it): $(mqtt_resent "$KOMPOS_TMP/mqtt" kompos-hub-surv-sigkill); readings in InfluxDB beyond those published: $(( n - N ))"
 check_eq "readings in InfluxDB after $KILLS SIGKILLs (exactly those published)" "$N" "$n"
 sleep 2
 check_eq "readings in InfluxDB 2 s later (no late duplicate)" "$N" "$(site_count "$SITE")"
