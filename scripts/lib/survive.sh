@@ -117,3 +117,23 @@ hub_alive() {
 mqtt_resent() {
     grep -ac "Sending PUBLISH to $2 (d1" "$1/mosquitto.log" 2>/dev/null
 }
+
+# wait_hub_idle PORT TIMEOUT_S: until the hub on /metrics PORT has nothing queued in memory,
+# nothing pending in its spool and is not replaying, twice in a row half a second apart.
+# Returns 1 after TIMEOUT_S.
+wait_hub_idle() {
+    local deadline=$(( $(now_ms) + $2 * 1000 )) m seen=0
+    while :; do
+        m=$(curl -s --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null |
+            awk '$1 ~ /^kompos_hub_(queue_points|spool_points_pending|replaying)[{]/ { s += $2; n++ }
+                 END { print (n == 3 ? s : -1) }')
+        if [ "$m" = 0 ]; then
+            seen=$(( seen + 1 ))
+            [ "$seen" -ge 2 ] && return 0
+        else
+            seen=0
+        fi
+        [ "$(now_ms)" -ge "$deadline" ] && return 1
+        sleep 0.5
+    done
+}
