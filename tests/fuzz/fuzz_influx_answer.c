@@ -14,7 +14,8 @@
  *   flight. After every step:
  *     points_written + points_dropped + queued_points == points_committed,
  *     points_written == what the answers acknowledged (2xx: the batch;
- *       "partial write ... dropped=N": the batch less N),
+ *       other final 4xx with "partial write ... dropped=N": the batch
+ *       less N; the classification of influx_out.h is mirrored here),
  *     at most one request in flight, none answered twice, no point in a
  *       request after a 2xx or a final 4xx answer covered it,
  *     every request body (gunzipped) parses as line protocol,
@@ -30,7 +31,8 @@
  *   must add up, and the encoder must never refuse a line the hub built
  *   from a decoded message (encode_errors == 0).
  *
- * Logging is off (set KOMPOS_FUZZ_LOG=1 to see the hub's log lines). */
+ * Logging is off (set KOMPOS_FUZZ_LOG=1 to see the hub's log lines;
+ * KOMPOS_FUZZ_TRACE=1 prints the writer program's steps and requests). */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -54,6 +56,8 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int trace;               /* KOMPOS_FUZZ_TRACE set: print each step */
 
 /* ---- the fake transport ------------------------------------------------ */
 
@@ -234,6 +238,9 @@ static void note_request(struct wctx *c)
     struct collect col = { c, 0 };
     long n;
 
+    if (trace)
+        fprintf(stderr, "trace: request %lu at %lld:\n%s", c->f.posts, (long long)c->now,
+                c->f.text);
     n = lp_parse_batch(c->f.text, c->f.len, collect_line, &col, NULL);
     FUZZ_CHECK(n > 0 && (size_t)n == col.n, "the request body does not parse");
     c->inflight_points = (uint32_t)col.n;
@@ -245,6 +252,13 @@ static void check_writer(struct wctx *c)
     uint64_t hard = c->cfg.max_queue_points + c->cfg.max_queue_points / 4;
 
     influx_out_get_stats(c->w, &st);
+    if (trace)
+        fprintf(stderr, "trace:   committed %llu written %llu dropped %llu queued %llu "
+                "errors %llu retries %llu splits %llu idle %d\n",
+                (unsigned long long)st.points_committed, (unsigned long long)st.points_written,
+                (unsigned long long)st.points_dropped, (unsigned long long)st.queued_points,
+                (unsigned long long)st.write_errors, (unsigned long long)st.retries,
+                (unsigned long long)st.splits, influx_out_idle(c->w));
     FUZZ_CHECK(st.points_committed == c->seq, "committed %llu, test committed %llu",
                (unsigned long long)st.points_committed, (unsigned long long)c->seq);
     FUZZ_CHECK(st.queued_points <= st.points_committed, "queued_points underflow");
@@ -275,6 +289,14 @@ static long partial_count(const char *body)
     return p ? strtol(p + 8, NULL, 10) : -1;
 }
 
+/* influx_out.h: kept and retried (network, 429, 5xx; and 401, 403, 404,
+ * which a person fixes). Keep in step with that header. */
+static int retried(long status)
+{
+    return status == 0 || status == 429 || status >= 500 || status == 401 || status == 403 ||
+           status == 404;
+}
+
 static void settle(struct wctx *c, int st)
 {
     for (uint32_t i = 0; i < c->inflight_points; i++)
@@ -292,6 +314,10 @@ static void answer_writer(struct wctx *c, const struct answer *a)
     res.retry_after_s = a->retry_after;
     res.body = a->has_body ? a->body : NULL;
     res.neterr = a->status == 0 ? "fuzzed network error" : NULL;
+    if (trace)
+        fprintf(stderr, "trace: answer status %ld retry_after %ld body %s%s\n", a->status,
+                a->retry_after, a->has_body ? a->body : "(none)",
+                c->f.pending ? "" : " (nothing in flight)");
     if (!c->f.pending) {
         /* nothing in flight: the writer must ignore the answer */
         struct influx_out_stats before, after;
@@ -306,9 +332,11 @@ static void answer_writer(struct wctx *c, const struct answer *a)
     if (a->status >= 200 && a->status < 300) {
         c->written += c->inflight_points;
         settle(c, P_DONE);
-    } else if (a->status == 413 || a->status == 0 || a->status == 429 || a->status >= 500) {
-        if (a->status == 413 && c->inflight_points <= 1)
+    } else if (a->status == 413) {
+        if (c->inflight_points <= 1)
             settle(c, P_DONE);
+    } else if (retried(a->status)) {
+        /* the batch stays at the head */
     } else {
         nd = partial_count(res.body ? res.body : "");
         if (nd >= 0 && (uint64_t)nd <= c->inflight_points)
@@ -344,6 +372,9 @@ static void commit_points(struct wctx *c, unsigned k)
         c->state[c->seq + i] = P_QUEUED;
     }
     c->seq += k;
+    if (trace)
+        fprintf(stderr, "trace: commit %u points, %llu in all\n", k,
+                (unsigned long long)c->seq);
     WITH_POST(c, influx_out_commit(c->w, k, c->now));
 }
 
@@ -378,6 +409,8 @@ static void run_writer(struct fin *in)
             break;
         case 2:
             c->now += take_u16(in);
+            if (trace)
+                fprintf(stderr, "trace: tick at %lld\n", (long long)c->now);
             WITH_POST(c, influx_out_tick(c->w, c->now));
             break;
         case 3:
@@ -386,13 +419,19 @@ static void run_writer(struct fin *in)
             answer_writer(c, &a);
             break;
         case 5:
+            if (trace)
+                fprintf(stderr, "trace: flush at %lld\n", (long long)c->now);
             WITH_POST(c, influx_out_flush_now(c->w, c->now));
             break;
         case 6:
             c->f.refuse = !c->f.refuse;
+            if (trace)
+                fprintf(stderr, "trace: refuse %d\n", c->f.refuse);
             break;
         default:
             c->now += (hub_mono_ms)take_u32(in);
+            if (trace)
+                fprintf(stderr, "trace: tick at %lld\n", (long long)c->now);
             WITH_POST(c, influx_out_tick(c->w, c->now));
             break;
         }
@@ -400,6 +439,8 @@ static void run_writer(struct fin *in)
     }
 
     /* Drain: every point must end written or dropped. */
+    if (trace)
+        fprintf(stderr, "trace: drain\n");
     c->f.refuse = 0;
     memset(&a, 0, sizeof(a));
     a.status = 204;
@@ -585,6 +626,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    trace = getenv("KOMPOS_FUZZ_TRACE") != NULL;
     if (!getenv("KOMPOS_FUZZ_LOG"))
         log_set_level((enum log_level)(LOG_LVL_ERROR + 1));   /* nothing passes */
     else

@@ -4,7 +4,7 @@
  * The input is a program: a buffer cap, an optional line already in the
  * buffer, then up to 8 lines, each a measurement, a sequence of tag and
  * field calls (every field type; names and values from the input, some
- * NULL, some up to 128 KiB long to reach the 65535-byte key limit) and a
+ * NULL, a few up to 128 KiB long to reach the 65535-byte key limit) and a
  * timestamp. A model of the rules in lineproto.h says whether each line
  * is valid. Then:
  *   - lp_end() == HUB_OK: the line was valid, the bytes before it are
@@ -63,9 +63,10 @@ static void line_free(struct line *l)
     memset(l, 0, sizeof(*l));
 }
 
-/* A name or string from the input: 0xff = NULL; 0xf0..0xfe = long (a
- * 1..15 byte pattern repeated to 2 x (u16 + 1) bytes); else that many raw
- * bytes. An embedded NUL ends the C string, as it would for a caller. */
+/* A name or string from the input: 0xff = NULL; 0xfe = long: u16 h, u8 k
+ * and a pattern of 1 + k % 15 bytes repeated to 2 x (h + 1) bytes (up to
+ * 128 KiB, past the 65535-byte key limit); else that many raw bytes. An
+ * embedded NUL ends the C string, as it would for a caller. */
 static char *take_name(struct fin *in)
 {
     uint8_t l = take_u8(in);
@@ -75,9 +76,9 @@ static char *take_name(struct fin *in)
 
     if (l == 0xff)
         return NULL;
-    if (l >= 0xf0) {
+    if (l == 0xfe) {
         total = 2 * ((size_t)take_u16(in) + 1);
-        n = take_bytes(in, (size_t)(l - 0xef), &p);
+        n = take_bytes(in, 1 + take_u8(in) % 15u, &p);
         s = malloc(total + 1);
         if (!s)
             return NULL;

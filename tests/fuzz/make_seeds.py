@@ -97,14 +97,14 @@ def name(s):
         return b"\xff"
     if isinstance(s, str):
         s = s.encode()
-    assert len(s) < 0xF0
+    assert len(s) < 0xFE
     return bytes([len(s)]) + s
 
 
 def long_name(pattern, half_len):
     """A name of 2 * half_len bytes repeating pattern (1..15 bytes)."""
     assert 1 <= len(pattern) <= 15 and 1 <= half_len <= 65536
-    return bytes([0xEF + len(pattern)]) + struct.pack("<H", half_len - 1) + pattern
+    return b"\xfe" + struct.pack("<H", half_len - 1) + bytes([len(pattern) - 1]) + pattern
 
 
 def op(t, key, value=None):
