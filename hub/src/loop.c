@@ -309,7 +309,8 @@ static void print_summary(struct loop *l)
     LOG_INFO("hub", "summary received=%llu decoded=%llu rejected=%llu accepted=%llu "
              "faults=%llu written=%llu dropped=%llu write_errors=%llu series=%zu "
              "series_overflow=%llu unsent=%llu spool_pending=%llu spool_dropped=%llu "
-             "spool_errors=%llu replayed=%llu first_rx_ns=%lld last_rx_ns=%lld "
+             "spool_errors=%llu replayed=%llu redeliveries_skipped=%llu "
+             "first_rx_ns=%lld last_rx_ns=%lld "
              "cpu_s=%.3f maxrss_kb=%ld",
              (unsigned long long)c.messages_received,
              (unsigned long long)c.messages_decoded,
@@ -326,6 +327,7 @@ static void print_summary(struct loop *l)
              (unsigned long long)sst.points_dropped,
              (unsigned long long)sst.append_errors,
              (unsigned long long)st.points_replayed,
+             mqtt_in_duplicates(l->mqtt),
              (long long)c.first_rx_ns, (long long)c.last_rx_ns, cpu, ru.ru_maxrss);
 }
 

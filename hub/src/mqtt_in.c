@@ -11,6 +11,7 @@
 
 #define CONNECT_TIMEOUT_MS 10000
 #define READS_PER_WAKEUP   20000   /* bound the work of one wakeup */
+#define DEDUP_IDS          65536   /* MQTT message ids are 16-bit */
 /* With TLS, OpenSSL may hold decrypted bytes the socket no longer shows
  * as readable: keep reading a few times after a read without a message
  * (each costs one recv() that says EAGAIN), and once per tick. */
@@ -38,6 +39,15 @@ struct mqtt_in {
     int paused;
     unsigned long attempts;     /* failed attempts since the last connect */
     unsigned long long msgs;    /* messages delivered to cb               */
+    /* QoS 1 redeliveries: after a reconnect the broker first resends what
+     * it has no PUBACK for (after its own restart that can be thousands of
+     * messages). Those the hub already took in are recognised by their
+     * message id, topic and payload (the hash of the last message taken in
+     * under each id) and skipped; checking stops at the first message that
+     * is new, since redeliveries come first. */
+    uint64_t *seen;                 /* DEDUP_IDS hashes, by message id     */
+    int checking;                   /* still in the redelivery phase       */
+    unsigned long long duplicates;  /* redeliveries skipped               */
     uint64_t rng;
     struct ratelog down_log;
     hub_mono_ms now;            /* the loop's now, for callbacks          */
@@ -166,6 +176,7 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc)
     m->tls_err[0] = '\0';
     m->tls_host_bad = 0;
     m->state = M_CONNECTED;
+    m->checking = 1;
     m->attempts = 0;
     m->backoff_ms = 1000;
     m->down_log.held = 0;
@@ -189,9 +200,37 @@ static void on_message(struct mosquitto *mosq, void *ud,
 {
     struct mqtt_in *m = ud;
 
+    size_t len = (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0);
+    const unsigned char *p;
+    uint64_t h = 1469598103934665603ULL;    /* FNV-1a over topic, NUL, payload */
+    size_t i, id;
+
     (void)mosq;
+    if (msg->qos > 0 && m->seen) {
+        for (p = (const unsigned char *)msg->topic; *p; p++)
+            h = (h ^ *p) * 1099511628211ULL;
+        h = (h ^ 0) * 1099511628211ULL;
+        p = msg->payload;
+        for (i = 0; i < len; i++)
+            h = (h ^ p[i]) * 1099511628211ULL;
+        h |= 1;                         /* 0 marks an unused id */
+        id = (size_t)msg->mid & (DEDUP_IDS - 1);
+        if (m->checking) {
+            if (m->seen[id] == h) {
+                m->duplicates++;
+                return;         /* acknowledged again, not taken in twice */
+            }
+            m->checking = 0;    /* the first new message ends the phase */
+        }
+        m->seen[id] = h;
+    }
     m->msgs++;
-    m->cb(m->ctx, msg->topic, msg->payload, (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0));
+    m->cb(m->ctx, msg->topic, msg->payload, len);
+}
+
+unsigned long long mqtt_in_duplicates(const struct mqtt_in *m)
+{
+    return m->duplicates;
 }
 
 /* OpenSSL asks for the pass phrase of an encrypted key on the terminal
@@ -299,7 +338,8 @@ struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
     m->rng = (uint64_t)clock_real_ns() | 1;
     m->down_log.interval_ms = 60000;
     m->subs = calloc(cfg->nsubscriptions ? cfg->nsubscriptions : 1, sizeof(char *));
-    if (!m->host || !m->subs)
+    m->seen = calloc(DEDUP_IDS, sizeof(*m->seen));
+    if (!m->host || !m->subs || !m->seen)
         goto nomem;
     for (i = 0; i < cfg->nsubscriptions; i++) {
         m->subs[i] = dupstr(cfg->subscriptions[i]);
@@ -353,6 +393,7 @@ void mqtt_in_free(struct mqtt_in *m)
     }
     for (i = 0; i < m->nsubs; i++)
         free(m->subs[i]);
+    free(m->seen);
     free(m->subs);
     free(m->host);
     free(m->tls_ca_file);

@@ -90,6 +90,15 @@ void mqtt_in_pause(struct mqtt_in *m, int paused);
 /* 1 while connected and subscribed. */
 int mqtt_in_connected(const struct mqtt_in *m);
 
+/* QoS 1 redeliveries recognised as already taken in and skipped: after a
+ * reconnect the broker first resends what it has no PUBACK for; a message
+ * whose id, topic and payload equal the last one taken in under that id,
+ * before the first new message after the connect, is such a redelivery.
+ * (Not across a restart of the hub: its memory is gone, and the broker's
+ * resend after a kill -9 between the spool write and the PUBACK becomes a
+ * second point.) */
+unsigned long long mqtt_in_duplicates(const struct mqtt_in *m);
+
 /* Send DISCONNECT and stop reconnecting (shutdown). */
 void mqtt_in_stop(struct mqtt_in *m);
 
