@@ -209,11 +209,18 @@ static void watch_spool(struct hub *h, hub_mono_ms now)
     if (!h->sp)
         return;
     spool_get_stats(h->sp, &st);
-    if (st.points_dropped > h->sp_seen.points_dropped)
+    if (st.points_dropped > h->sp_seen.points_dropped) {
+        struct influx_out_stats ws;
+        uint64_t net;
+
+        influx_out_get_stats(h->out, &ws);
+        net = st.points_dropped - (ws.points_rescued < st.points_dropped
+                                   ? ws.points_rescued : st.points_dropped);
         LOG_ERROR("spool", "over its cap of %d MiB: dropped the oldest segment(s), "
                   "%llu points lost (%llu in all)", h->cfg->spool.max_mb,
                   (unsigned long long)(st.points_dropped - h->sp_seen.points_dropped),
-                  (unsigned long long)st.points_dropped);
+                  (unsigned long long)net);
+    }
     if (st.append_errors > h->sp_seen.append_errors &&
         ratelog_due(&h->spool_log, now, &held))
         LOG_ERROR("spool", "cannot write to %s: %s; %llu appends failed so far, "
@@ -540,7 +547,9 @@ void hub_write_self_metrics(struct hub *h, hub_mono_ms now, hub_real_ns wall)
         spool_get_stats(h->sp, &sst);
         lp_field_int(&l, "spool_bytes", (int64_t)sst.bytes);
         lp_field_int(&l, "spool_points_pending", (int64_t)sst.points_pending);
-        lp_field_int(&l, "spool_points_dropped", (int64_t)sst.points_dropped);
+        lp_field_int(&l, "spool_points_dropped",
+                     (int64_t)(sst.points_dropped - (st.points_rescued < sst.points_dropped
+                                                     ? st.points_rescued : sst.points_dropped)));
         lp_field_int(&l, "spool_errors", (int64_t)sst.append_errors);
         lp_field_int(&l, "spool_torn_records", (int64_t)sst.torn_records);
         lp_field_int(&l, "points_replayed", (int64_t)st.points_replayed);

@@ -46,6 +46,9 @@ struct influx_out {
     uint64_t disk_pos;          /* replay: next spool position to read   */
     uint64_t disk_end;          /* replay: where memory batches begin    */
     int sync_failed;            /* the last sync failed                  */
+    int unspooled;              /* batches in memory only (disk errors)  */
+    uint64_t disk_points;       /* points of read-back batches in memory:
+                                   at most one batch, outside the caps   */
     struct influx_out_stats st;
 };
 
@@ -168,6 +171,10 @@ static void remove_batch(struct influx_out *w, struct batch *b)
         w->tail = prev;
     w->st.queued_points -= b->npoints;
     w->st.queued_bytes -= b->lines.len;
+    if (b->unspooled)
+        w->unspooled--;
+    if (b->from_disk)
+        w->disk_points -= b->npoints;
     batch_free(b);
 }
 
@@ -193,7 +200,10 @@ static void enforce_cap(struct influx_out *w)
     uint64_t hard = w->cfg.max_queue_points + w->cfg.max_queue_points / 4;
     struct batch *victim;
 
-    while (w->st.queued_points > (w->sp ? w->cfg.max_queue_points : hard)) {
+    int evict = w->sp && !w->sync_failed && !w->unspooled;
+
+    while (w->st.queued_points - w->disk_points >
+           (evict ? w->cfg.max_queue_points : hard)) {
         /* the oldest batch that is neither in flight nor ahead of the
          * range still to be read back from disk (evicting that one would
          * leave a hole between it and the range) */
@@ -207,7 +217,7 @@ static void enforce_cap(struct influx_out *w)
         }
         if (!victim)
             return;
-        if (w->sp && !victim->unspooled && victim->spool_end &&
+        if (evict && !victim->unspooled && victim->spool_end &&
             victim->synced == victim->lines.len) {
             /* it is on disk: let it go from memory, read it back later */
             if (w->disk_pos >= w->disk_end)
@@ -235,6 +245,22 @@ struct buf *influx_out_open(struct influx_out *w, hub_mono_ms now)
     return &w->open->lines;
 }
 
+/* Where the data held in memory for delivery begins: the first batch that
+ * was not read back from disk (read-back batches never straddle a segment,
+ * so if the cap drops theirs they are counted as rescued when written). */
+static uint64_t protect_from(const struct influx_out *w)
+{
+    const struct batch *b;
+
+    for (b = w->head; b; b = b->next) {
+        if (!b->from_disk)
+            return b->spool_start;
+    }
+    if (w->open)
+        return w->open->spool_start;
+    return spool_tail(w->sp);
+}
+
 static void sync_open(struct influx_out *w, hub_mono_ms now)
 {
     struct batch *b = w->open;
@@ -243,8 +269,11 @@ static void sync_open(struct influx_out *w, hub_mono_ms now)
     if (!w->sp || !b || b->synced >= b->lines.len)
         return;
     n = b->npoints - b->synced_points;
+    spool_set_protect(w->sp, protect_from(w));
     if (spool_append(w->sp, b->lines.data + b->synced, b->lines.len - b->synced,
                      n, now) != HUB_OK) {
+        if (!b->unspooled)
+            w->unspooled++;
         b->unspooled = 1;
         w->sync_failed = 1;
         w->st.spool_errors++;
@@ -288,8 +317,10 @@ static void load_replay(struct influx_out *w, hub_mono_ms now)
     b = batch_new(now);
     if (!b)
         return;
-    rc = spool_read_until(w->sp, &w->disk_pos, w->disk_end, &b->lines,
-                          w->cfg.batch_size, &n);
+    rc = spool_read_until(w->sp, &w->disk_pos,
+                          spool_segment_end(w->sp, w->disk_pos) < w->disk_end
+                          ? spool_segment_end(w->sp, w->disk_pos) : w->disk_end,
+                          &b->lines, w->cfg.batch_size, &n);
     if (rc != HUB_OK || n == 0) {
         batch_free(b);
         if (rc == HUB_EAGAIN || rc == HUB_OK)
@@ -311,6 +342,7 @@ static void load_replay(struct influx_out *w, hub_mono_ms now)
     w->st.queued_points += n;
     w->st.queued_bytes += b->lines.len;
     w->st.points_replayed += n;
+    w->disk_points += n;
 }
 
 void influx_out_commit(struct influx_out *w, uint32_t npoints, hub_mono_ms now)
@@ -436,6 +468,9 @@ static int split_batch(struct influx_out *w, struct batch *b, hub_mono_ms now)
     nb->spool_end = b->spool_end;
     nb->synced = nb->lines.len;
     nb->from_disk = b->from_disk;
+    nb->unspooled = b->unspooled;
+    if (nb->unspooled)
+        w->unspooled++;
     b->spool_end = 0;           /* released with the second half */
     b->npoints = half;
     buf_truncate(&b->lines, (size_t)(nl - p));
@@ -481,6 +516,8 @@ void influx_out_complete(struct influx_out *w, const struct influx_result *res,
             w->failing = 0;
             emit(w, INFLUX_EV_RECOVERED, b->npoints, status, NULL);
         }
+        if (b->from_disk && w->sp && spool_head(w->sp) > b->spool_start)
+            w->st.points_rescued += b->npoints;     /* its segment was dropped */
         release(w, b, now);
         remove_batch(w, b);
     } else if (status == 413) {
@@ -570,9 +607,9 @@ int influx_out_idle(const struct influx_out *w)
 int influx_out_full(const struct influx_out *w)
 {
     /* with a working spool, memory never fills: batches go to disk */
-    if (w->sp && !w->sync_failed)
+    if (w->sp && !w->sync_failed && !w->unspooled)
         return 0;
-    return w->st.queued_points >= w->cfg.max_queue_points;
+    return w->st.queued_points - w->disk_points >= w->cfg.max_queue_points;
 }
 
 void influx_out_get_stats(const struct influx_out *w,

@@ -83,6 +83,8 @@ struct influx_out_stats {
     uint64_t points_evicted;    /* left memory for the spool (not lost)   */
     uint64_t points_replayed;   /* read back from the spool and sent      */
     uint64_t spool_errors;      /* appends to the spool that failed       */
+    uint64_t points_rescued;    /* dropped by the spool's cap while read
+                                   back into memory, then written anyway  */
     int replaying;              /* 1 while older points come from disk    */
 };
 

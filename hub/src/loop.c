@@ -324,7 +324,9 @@ static void print_summary(struct loop *l)
              (unsigned long long)c.series_overflow,
              (unsigned long long)st.queued_points,
              (unsigned long long)sst.points_pending,
-             (unsigned long long)sst.points_dropped,
+             (unsigned long long)(sst.points_dropped -
+                                  (st.points_rescued < sst.points_dropped
+                                   ? st.points_rescued : sst.points_dropped)),
              (unsigned long long)sst.append_errors,
              (unsigned long long)st.points_replayed,
              mqtt_in_duplicates(l->mqtt),

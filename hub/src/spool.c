@@ -34,6 +34,7 @@ struct spool {
     int rfd;                    /* cached read fd                              */
     uint64_t rseq;
     uint64_t head;
+    uint64_t protect;           /* the cap never drops data from here on  */
     uint64_t ack_written;
     hub_mono_ms next_ack;
     int dirty;
@@ -279,6 +280,7 @@ struct spool *spool_open(const struct spool_cfg *cfg, char *err, size_t errlen)
         return NULL;
     }
     s->cfg = *cfg;
+    s->protect = UINT64_MAX;
     s->wfd = -1;
     s->rfd = -1;
     if (make_dirs(cfg->dir) != 0) {
@@ -495,7 +497,8 @@ int spool_append(struct spool *s, const void *lines, size_t len,
     s->st.points_appended += npoints;
     s->st.points_pending += npoints;
     s->dirty = 1;
-    while (s->st.bytes > s->cfg.max_bytes && s->nsegs > 1)
+    while (s->st.bytes > s->cfg.max_bytes && s->nsegs > 1 &&
+           mkpos(s->segs[0].seq, s->segs[0].valid) <= s->protect)
         drop_oldest(s);
     if (s->cfg.fsync_interval_ms == 0)
         spool_tick(s, now);
@@ -524,6 +527,26 @@ void spool_tick(struct spool *s, hub_mono_ms now)
 uint64_t spool_head(const struct spool *s)
 {
     return s->head;
+}
+
+void spool_set_protect(struct spool *s, uint64_t pos)
+{
+    s->protect = pos;
+}
+
+uint64_t spool_segment_end(const struct spool *s, uint64_t pos)
+{
+    size_t i;
+
+    for (i = 0; i < s->nsegs; i++) {
+        if (s->segs[i].seq < (pos >> 32))
+            continue;
+        if (s->segs[i].seq == (pos >> 32) &&
+            (pos & 0xffffffffULL) >= s->segs[i].valid)
+            continue;           /* read to its end: the next one counts */
+        return mkpos(s->segs[i].seq, s->segs[i].valid);
+    }
+    return pos;
 }
 
 uint64_t spool_tail(const struct spool *s)

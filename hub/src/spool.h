@@ -72,6 +72,16 @@ int spool_append(struct spool *s, const void *lines, size_t len,
 /* fsync when data is waiting and the interval has passed. */
 void spool_tick(struct spool *s, hub_mono_ms now);
 
+/* The size cap drops only whole segments that end at or before pos: data
+ * the caller still holds in memory (and will deliver) is not counted as
+ * lost. UINT64_MAX (the default) = no protection. The cap may then be
+ * passed by what is protected plus one segment. */
+void spool_set_protect(struct spool *s, uint64_t pos);
+
+/* End position of the segment that holds the next record at or after pos
+ * (pos itself at the tail). */
+uint64_t spool_segment_end(const struct spool *s, uint64_t pos);
+
 /* Position of the oldest byte not yet released, and after the newest. */
 uint64_t spool_head(const struct spool *s);
 uint64_t spool_tail(const struct spool *s);

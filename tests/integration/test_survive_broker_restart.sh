@@ -36,6 +36,7 @@ SITE2=surv-broker-2
 HUB_SITE=surv-broker-hub
 T_START=$(now_ms)
 # Thaw a frozen hub whatever happens, so that the cleanup can stop it with SIGTERM.
+# shellcheck disable=SC2317 # called by kompos_cleanup
 thaw_hub() { [ -n "${HUB_PID:-}" ] && kill -CONT "$HUB_PID" 2>/dev/null; return 0; }
 KOMPOS_CLEANUP_HOOKS+=(thaw_hub)
 

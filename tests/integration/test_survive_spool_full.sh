@@ -60,10 +60,12 @@ fi
 hub_alive "with its spool over the cap"
 sp_bytes=$(spool_disk_bytes "$KOMPOS_TMP/spool-cap")
 log "spool on disk: $sp_bytes bytes, $(find "$KOMPOS_TMP/spool-cap" -name '*.seg' | wc -l) segment(s)"
-if [ "$sp_bytes" -le $(( 1024 * 1024 + 65536 )) ]; then
-    ok "spool within its cap: $sp_bytes bytes (1 MiB + at most one record)"
+# spool.h: the cap never drops what the hub still holds in memory to deliver, so the files may
+# pass the cap by that (max_queue_points = 5000 points, ~350 KiB here) plus one segment (1 MiB).
+if [ "$sp_bytes" -le $(( 2 * 1024 * 1024 + 512 * 1024 )) ]; then
+    ok "spool within its cap: $sp_bytes bytes (1 MiB + one segment + what memory holds)"
 else
-    fail "spool holds $sp_bytes bytes, over its 1 MiB cap"
+    fail "spool holds $sp_bytes bytes, over its 1 MiB cap + one segment + memory"
 fi
 drop_metric=$(hub_metric "$HTTP1" spool_points_dropped_total)
 log "points dropped so far (/metrics): $drop_metric"
@@ -79,7 +81,9 @@ check_ge "hub summary spool_dropped" 1 "$d1"
 check_eq "hub summary dropped (memory)" 0 "$(summary_get "$H" dropped)"
 check_eq "hub summary accepted" "$N" "$(summary_get "$H" accepted)"
 check_eq "hub.spool_points_dropped in InfluxDB = summary spool_dropped" "$d1" "$(hub_last "$HUB1" spool_points_dropped)"
-check_eq "last 'over its cap' line: points lost in all = summary spool_dropped" "$d1" \
+# points read back into memory before their segment was dropped are still written ("rescued"),
+# so the net loss can only fall after the last log line
+check_ge "last 'over its cap' line: points lost in all >= summary spool_dropped" "$d1" \
     "$(grep -a 'over its cap' "$H" | tail -n 1 | sed -n 's/.*(\([0-9]*\) in all).*/\1/p')"
 log "readings in InfluxDB: $n1, dropped by the spool: $d1, published: $N"
 check_eq "readings in InfluxDB + spool_dropped (nothing missing without a count, nothing counted twice)" \
