@@ -25,7 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "decode.h"
 #include "hub_err.h"
+#include "influx_out.h"
 
 #define CFG_FILE_MAX  (1024 * 1024)  /* a config file larger than this is a mistake */
 #define CFG_PATH_MAX  128            /* longest dotted key path we build */
@@ -835,6 +837,23 @@ static int check(const struct parse_ctx *x, const config_t *lc)
         if (why)
             return fail(x, HUB_EINVAL, where_elem(lc, "decode.kinds", i),
                         "decode.kinds[%zu]: %s", i, why);
+    }
+    /* what --check calls valid must start: ask the modules that use them */
+    {
+        struct influx_out_cfg oc;
+        struct decoder *d;
+        char why2[256];
+
+        why2[0] = '\0';
+        d = decoder_new((const char *const *)c->decode.templates, c->decode.ntemplates,
+                        (const char *const *)c->decode.kinds, c->decode.nkinds,
+                        why2, sizeof(why2));
+        if (!d)
+            return fail(x, HUB_EINVAL, where(lc, "decode.templates"),
+                        "decode: %s", why2);
+        decoder_free(d);
+        if (influx_out_cfg_from(c, "", &oc, why2, sizeof(why2)) != HUB_OK)
+            return fail(x, HUB_EINVAL, where(lc, "influx.url"), "influx: %s", why2);
     }
     return HUB_OK;
 }

@@ -442,6 +442,8 @@ static int parse_number(const char *p, size_t len, double *v)
     }
     while (len > 0 && is_space(p[len - 1]))
         len--;
+    if (memchr(p, '\0', len))
+        return HUB_EINVAL;      /* "nan\0garbage" is not a number */
     if (len == 0 || len >= sizeof(buf))
         return HUB_EINVAL;
     memcpy(buf, p, len);

@@ -24,7 +24,7 @@ static void close_window(struct stats_window *w, int64_t window_ns,
     w->closed_end = w->start_ns + window_ns;
     out->start_ns = w->start_ns;
     out->count = w->count;
-    out->mean = w->sum / (double)w->count;
+    out->mean = (double)(w->sum / (long double)w->count);
     out->min = w->min;
     out->max = w->max;
     out->last = w->last;
@@ -50,7 +50,7 @@ int stats_window_add(struct stats_window *w, int64_t window_ns,
         w->max = v;
     }
     w->count++;
-    w->sum += v;
+    w->sum += (long double)v;
     if (v < w->min)
         w->min = v;
     if (v > w->max)

@@ -22,7 +22,8 @@ struct stats_result {
 struct stats_window {
     int64_t start_ns;   /* start of the open window   */
     uint64_t count;     /* 0 = no open window         */
-    double sum, min, max, last;
+    long double sum;    /* wider: two finite readings may sum past DBL_MAX */
+    double min, max, last;
     int closed_any;     /* 1 once a window was emitted                 */
     int64_t closed_end; /* end of the last emitted window; a later reading
                            older than this counts in the next window, so no
