@@ -11,8 +11,9 @@
 #     and log.level (info -> debug) is loaded with SIGHUP: "config: reloaded FILE". 5,000 more
 #     readings come in while InfluxDB is still away: memory stays within the new cap, the
 #     older batches wait in the spool. InfluxDB comes back: every reading arrives exactly once
-#     (some read back from the spool), and the debug lines "wrote 1000 points" show the new
-#     batch size and log level applied.
+#     (some read back from the spool). 5,000 readings published last, with InfluxDB up, go out
+#     in batches of at most 1,000: the debug lines "wrote N points" show the new batch size and
+#     log level applied.
 # Real mosquitto + influxd + kompos-hub + kompos-sim.
 # shellcheck source-path=SCRIPTDIR
 set -u -o pipefail
@@ -28,9 +29,11 @@ make_tmpdir
 NA=10000
 NB=20000
 NC=5000
+ND=5000
 SITE_A=surv-sighup-a
 SITE_B=surv-sighup-b
 SITE_C=surv-sighup-c
+SITE_D=surv-sighup-d
 HUB_SITE=surv-sighup-hub
 T_START=$(now_ms)
 
@@ -132,15 +135,25 @@ if [ -n "$queued" ] && [ "$queued" -le $(( 5000 + 2 * 1000 + 16 )) ]; then
 else
     fail "memory queue holds '$queued' points, over the new influx.max_queue_points (5000) + 2 batches"
 fi
-w_before=$(grep -ac 'influx: wrote 1000 points' "$H")
 start_influxd "$KOMPOS_TMP/influx" "$IX_PORT"
 check_eq "readings queued across the reload, in InfluxDB (exactly those published)" "$NB" \
     "$(wait_site "$SITE_B" "$NB" 90)"
 check_eq "readings published after the reload, in InfluxDB (exactly those published)" "$NC" \
     "$(wait_site "$SITE_C" "$NC" 60)"
 wait_hub_idle "$HTTP_PORT" 60 || fail "hub not idle 60 s after InfluxDB came back"
-check_ge "debug lines 'influx: wrote 1000 points' after the reload (batch_size 1000, level debug)" \
-    $(( NC / 1000 )) $(( $(grep -ac 'influx: wrote 1000 points' "$H") - w_before ))
+# Readings published now, with InfluxDB up and nothing queued, go out in batches of the new
+# influx.batch_size: at most 1,000 points each, so at least 5 debug lines for 5,000 readings.
+w_before=$(grep -ac 'influx: wrote [0-9]* points' "$H")
+sim_publish "$SITE_D" "$ND" 0 "$KOMPOS_TMP/sim-d.log"
+check_eq "readings published after the reload with InfluxDB up" "$ND" "$(wait_site "$SITE_D" "$ND" 60)"
+wait_hub_idle "$HTTP_PORT" 30 || fail "hub not idle 30 s after the last readings"
+sizes=$(grep -a 'influx: wrote [0-9]* points' "$H" | tail -n +$(( w_before + 1 )) |
+        sed 's/.*wrote \([0-9]*\) points.*/\1/' | tr '\n' ' ')
+log "batches written for those readings (debug lines after the reload): $sizes"
+check_ge "debug lines 'influx: wrote N points' for $ND readings (log.level debug applied)" \
+    $(( ND / 1000 )) "$(tr -s " " "\n" <<<"$sizes" | grep -c .)"
+check_eq "batches over the new influx.batch_size (1000)" 0 \
+    "$(tr -s " " "\n" <<<"$sizes" | awk '$1 > 1000' | wc -l)"
 over=$(sed -n '/config: reloaded/,$p' "$H" | grep -a 'influx: wrote [0-9]* points' |
        sed 's/.*wrote \([0-9]*\) points.*/\1/' | awk '$1 > 1000' | wc -l)
 log "batches written after the reload larger than 1000 points (sealed before it): $over"
@@ -151,7 +164,7 @@ check_eq "readings of site b at the end" "$NB" "$(site_count "$SITE_B")"
 stop_hub 60
 check_eq "hub exit status after SIGTERM" 0 "$HUB_RC"
 log_summary "$H"
-check_eq "hub summary accepted" $(( NA + NB + NC )) "$(summary_get "$H" accepted)"
+check_eq "hub summary accepted" $(( NA + NB + NC + ND )) "$(summary_get "$H" accepted)"
 check_eq "hub summary dropped" 0 "$(summary_get "$H" dropped)"
 check_eq "hub summary spool_dropped" 0 "$(summary_get "$H" spool_dropped)"
 check_eq "hub summary spool_pending" 0 "$(summary_get "$H" spool_pending)"
