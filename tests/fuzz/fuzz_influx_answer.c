@@ -26,8 +26,9 @@
  * odd: the hub. hub_new() with config_defaults() (small batches, windows
  *   and series cap from the input) and the same fake, then a program of
  *   MQTT messages (topic up to a NUL, payload of a fuzzed length), ticks,
- *   answers and flushes. Every request body must parse with lp_parse.h
- *   into known measurements with sane timestamps, the writer's counts
+ *   answers and flushes. Every request body must parse with lp_parse.h,
+ *   each line with the tags and field types DESIGN.md section 4 gives its
+ *   measurement and a sane timestamp, the writer's counts
  *   must add up, and the encoder must never refuse a line the hub built
  *   from a decoded message (encode_errors == 0).
  *
@@ -471,24 +472,89 @@ struct hctx {
     uint64_t messages;
 };
 
+/* The tag keys of p are exactly the NULL-terminated list (in that order:
+ * the hub writes them sorted). */
+static int tags_are(const struct lp_parsed *p, const char *const *keys)
+{
+    size_t i;
+
+    for (i = 0; keys[i]; i++) {
+        if (i >= p->ntags || strcmp(p->tk[i], keys[i]) != 0)
+            return 0;
+    }
+    return i == p->ntags;
+}
+
+static const struct lp_pfield *field_of(const struct lp_parsed *p, const char *key)
+{
+    for (size_t i = 0; i < p->nfields; i++) {
+        if (strcmp(p->f[i].key, key) == 0)
+            return &p->f[i];
+    }
+    return NULL;
+}
+
+/* Every line has the shape DESIGN.md section 4 gives its measurement. */
 static void check_hub_line(const struct lp_parsed *p, void *ctx)
 {
-    static const char *const known[] = {
-        "drum", "tank", "site", "sensor_fault", "drum_stats", "tank_stats", "site_stats",
-        "event", "hub",
+    static const char *const reading_tags[] = { "id", "site", NULL };
+    static const char *const fault_tags[] = { "field", "id", "kind", "reason", "site", NULL };
+    static const char *const stats_tags[] = { "field", "id", "site", NULL };
+    static const char *const event_tags[] = { "event", "id", "kind", "site", NULL };
+    static const char *const event_m_tags[] = { "event", "id", "kind", "member", "site", NULL };
+    static const char *const hub_tags[] = { "site", NULL };
+    static const char *const reasons[] = {
+        "non_finite", "out_of_range", "ds18b20_power_on", "ds18b20_disconnected",
+        "ts_future", "ts_too_old",
     };
+    static const char *const stats_fields[] = { "count", "last", "max", "mean", "min" };
+    const struct lp_pfield *f;
     struct hctx *c = ctx;
     size_t i;
     int ok = 0;
 
-    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-        ok |= strcmp(p->meas, known[i]) == 0;
-    FUZZ_CHECK(ok, "unknown measurement %s", p->meas);
     FUZZ_CHECK(p->ts >= 0 && p->ts <= c->wall_max + INT64_C(400000000000),
                "timestamp %lld (wall %lld)", (long long)p->ts, (long long)c->wall_max);
     for (i = 0; i < p->nfields; i++) {
         if (p->f[i].t == LP_P_FLOAT)
             FUZZ_CHECK(isfinite(p->f[i].f), "non-finite float");
+    }
+    if (strcmp(p->meas, "drum") == 0 || strcmp(p->meas, "tank") == 0 ||
+        strcmp(p->meas, "site") == 0) {
+        FUZZ_CHECK(tags_are(p, reading_tags), "%s: tags", p->meas);
+        for (i = 0; i < p->nfields; i++)
+            FUZZ_CHECK(p->f[i].t == LP_P_FLOAT, "%s: a field that is not a float", p->meas);
+    } else if (strcmp(p->meas, "sensor_fault") == 0) {
+        FUZZ_CHECK(tags_are(p, fault_tags), "sensor_fault: tags");
+        for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+            ok |= strcmp(p->tv[3], reasons[i]) == 0;
+        FUZZ_CHECK(ok, "sensor_fault: reason %s", p->tv[3]);
+        f = p->nfields == 1 ? &p->f[0] : NULL;
+        FUZZ_CHECK(f && ((strcmp(f->key, "value") == 0 && f->t == LP_P_FLOAT) ||
+                         (strcmp(f->key, "raw") == 0 && f->t == LP_P_STR &&
+                          (strcmp(f->s, "nan") == 0 || strcmp(f->s, "inf") == 0 ||
+                           strcmp(f->s, "-inf") == 0))),
+                   "sensor_fault: fields");
+    } else if (strlen(p->meas) > 6 && strcmp(p->meas + strlen(p->meas) - 6, "_stats") == 0) {
+        FUZZ_CHECK(strcmp(p->meas, "drum_stats") == 0 || strcmp(p->meas, "tank_stats") == 0 ||
+                   strcmp(p->meas, "site_stats") == 0, "measurement %s", p->meas);
+        FUZZ_CHECK(tags_are(p, stats_tags) && p->nfields == 5, "%s: shape", p->meas);
+        for (i = 0; i < 5; i++) {
+            f = field_of(p, stats_fields[i]);
+            FUZZ_CHECK(f && f->t == (i == 0 ? LP_P_INT : LP_P_FLOAT), "%s: %s", p->meas,
+                       stats_fields[i]);
+        }
+        FUZZ_CHECK(field_of(p, "count")->i >= 1, "%s: count", p->meas);
+        FUZZ_CHECK(field_of(p, "min")->f <= field_of(p, "max")->f, "%s: min > max", p->meas);
+    } else if (strcmp(p->meas, "event") == 0) {
+        FUZZ_CHECK(tags_are(p, event_tags) || tags_are(p, event_m_tags), "event: tags");
+        FUZZ_CHECK(p->nfields >= 1, "event: no field");
+    } else if (strcmp(p->meas, "hub") == 0) {
+        FUZZ_CHECK(tags_are(p, hub_tags) && strcmp(p->tv[0], "mekarsari") == 0, "hub: tags");
+        for (i = 0; i < p->nfields; i++)
+            FUZZ_CHECK(p->f[i].t == LP_P_INT && p->f[i].i >= 0, "hub: field %s", p->f[i].key);
+    } else {
+        FUZZ_CHECK(0, "unknown measurement %s", p->meas);
     }
 }
 
