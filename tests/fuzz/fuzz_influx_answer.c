@@ -26,7 +26,8 @@
  * odd: the hub. hub_new() with config_defaults() (small batches, windows
  *   and series cap from the input) and the same fake, then a program of
  *   MQTT messages (topic up to a NUL, payload of a fuzzed length), ticks,
- *   answers and flushes. Every request body must parse with lp_parse.h,
+ *   answers, flushes and reconfigurations (SIGHUP: a good config is
+ *   applied, one with a template the decoder refuses is not). Every request body must parse with lp_parse.h,
  *   each line with the tags and field types DESIGN.md section 4 gives its
  *   measurement and a sane timestamp, the writer's counts
  *   must add up, and the encoder must never refuse a line the hub built
@@ -609,31 +610,77 @@ static void advance(struct hctx *c, hub_mono_ms ms)
         c->wall_max = c->wall;
 }
 
+/* A hub configuration: config_defaults() with small batches, windows and
+ * caps from the input. flags bit 0: gzip; bit 1: a v1 user (Basic auth);
+ * bit 2: a decode template the decoder refuses (for hub_reconfigure). */
+static void take_hub_config(struct fin *in, struct hub_config *cfg)
+{
+    uint8_t flags = take_u8(in);
+
+    FUZZ_CHECK(config_defaults(cfg) == HUB_OK, "config_defaults");
+    cfg->influx.gzip = flags & 1;
+    if (flags & 2) {
+        free(cfg->influx.username);
+        cfg->influx.username = strdup("writer");
+        FUZZ_CHECK(cfg->influx.username != NULL, "out of memory");
+    }
+    if ((flags & 4) && cfg->decode.ntemplates > 0) {
+        free(cfg->decode.templates[0]);
+        cfg->decode.templates[0] = strdup("kube/{site}/{kind}/{id}/a+b");
+        FUZZ_CHECK(cfg->decode.templates[0] != NULL, "out of memory");
+    }
+    cfg->influx.batch_size = 1 + take_u8(in) % 64;
+    cfg->influx.max_queue_points = 1000;
+    cfg->stats.window_s = 1 + take_u8(in) % 8;
+    cfg->stats.ring_points = 8 + take_u8(in) % 32;
+    cfg->stats.self_interval_s = 1 + take_u8(in) % 16;
+    cfg->limits.max_series = 1 + take_u8(in) % 48;
+}
+
+/* SIGHUP: a new configuration; a bad one must be refused with the old one
+ * kept (the hub borrows whichever is in use). */
+static void reconfigure(struct hctx *c, struct fin *in, struct hub_config *cfg,
+                        int *cur)
+{
+    struct hub_config *next = &cfg[!*cur];
+    int bad, rc;
+    char err[512];
+
+    take_hub_config(in, next);
+    bad = strstr(next->decode.templates[0], "a+b") != NULL;
+    err[0] = '\0';
+    HUB_POST(c, rc = hub_reconfigure(c->h, next, "secret", err, sizeof(err)));
+    if (bad) {
+        FUZZ_CHECK(rc != HUB_OK && err[0], "a template the decoder refuses was applied");
+        config_free(next);
+    } else {
+        FUZZ_CHECK(rc == HUB_OK, "hub_reconfigure: %s", err);
+        config_free(&cfg[*cur]);
+        *cur = !*cur;
+    }
+}
+
 static void run_hub(struct fin *in)
 {
     struct hctx *c = calloc(1, sizeof(*c));
-    struct hub_config cfg;
+    struct hub_config cfg[2];
     struct influx_transport t;
     struct answer a;
     char err[512];
-    uint8_t flags = take_u8(in);
-    int step;
+    int step, cur = 0;
 
     FUZZ_CHECK(c != NULL, "out of memory");
-    FUZZ_CHECK(config_defaults(&cfg) == HUB_OK, "config_defaults");
-    cfg.influx.gzip = flags & 1;
-    cfg.influx.batch_size = 1 + take_u8(in) % 64;
-    cfg.influx.max_queue_points = 1000;
-    cfg.stats.window_s = 1 + take_u8(in) % 8;
-    cfg.stats.ring_points = 8 + take_u8(in) % 32;
-    cfg.stats.self_interval_s = 1 + take_u8(in) % 16;
-    cfg.limits.max_series = 1 + take_u8(in) % 48;
+    take_hub_config(in, &cfg[0]);
+    if (strstr(cfg[0].decode.templates[0], "a+b")) {
+        config_free(&cfg[0]);
+        FUZZ_CHECK(config_defaults(&cfg[0]) == HUB_OK, "config_defaults");
+    }
     c->now = 1000;
     c->wall = WALL0;
     c->wall_max = WALL0;
     t.ctx = &c->f;
     t.post = fake_post;
-    c->h = hub_new(&cfg, "", &t, err, sizeof(err));
+    c->h = hub_new(&cfg[0], "", &t, err, sizeof(err));
     FUZZ_CHECK(c->h != NULL, "hub_new: %s", err);
 
     for (step = 0; step < MAX_STEPS && !fin_empty(in); step++) {
@@ -658,8 +705,10 @@ static void run_hub(struct fin *in)
                 answer_hub(c, &a);
         } else if (op < 240) {
             HUB_POST(c, influx_out_flush_now(hub_writer(c->h), c->now));
-        } else if (op < 250) {
+        } else if (op < 245) {
             c->f.refuse = !c->f.refuse;
+        } else if (op < 250) {
+            reconfigure(c, in, cfg, &cur);
         } else {
             advance(c, (hub_mono_ms)(take_u32(in) % 86400000u));
             HUB_POST(c, hub_tick(c->h, c->now, c->wall));
@@ -683,7 +732,7 @@ static void run_hub(struct fin *in)
     FUZZ_CHECK(influx_out_idle(hub_writer(c->h)), "the hub's writer does not drain");
     check_hub(c);
     hub_free(c->h);
-    config_free(&cfg);
+    config_free(&cfg[cur]);
     free(c->f.text);
     free(c);
 }

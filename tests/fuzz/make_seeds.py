@@ -263,6 +263,11 @@ def hub(flags, batch, window, ring, self_s, max_series, steps):
     return b"\x01" + bytes([flags, batch, window, ring, self_s, max_series]) + b"".join(steps)
 
 
+def hreconf(flags, batch, window, ring, self_s, max_series):
+    """SIGHUP with a new hub configuration (flags bit 2: a bad template)."""
+    return bytes([245, flags, batch, window, ring, self_s, max_series])
+
+
 def msg(topic, payload, gap=0):
     """A message step; gap (0..3) is the ms that pass after it."""
     return bytes([gap]) + topic + b"\0" + u16(len(payload)) + payload
@@ -315,6 +320,12 @@ def influx_answer_seeds():
         msg(drum + b"/event", b'{"event": "harvest", "mass_kg": 80, "note": "a\\"b"}'),
         msg(b"kube/x/drum/y/z", b"1e308"), msg(b"kube/x/drum/y/z", b"1.7e308"),
         htick(3000), hans(S_503, R_1), htick(2000), hans(S_204, R_ABSENT)]))
+    write(t, "hub_reconfigure", hub(2, 8, 4, 8, 1, 16, [
+        msg(drum + b"/temp_core_c", b"56.25"), msg(drum + b"/moisture_pct", b"52"),
+        htick(500), hreconf(4, 1, 0, 8, 1, 16),
+        msg(drum + b"/temp_core_c", b"56.5", 1), hreconf(3, 2, 0, 9, 2, 1),
+        msg(drum + b"/temp_core_c", b"57"), msg(drum + b"/o2_pct", b"12"),
+        htick(3000), hans(S_204, R_ABSENT), htick(3000), hans(S_204, R_ABSENT)]))
     write(t, "hub_hostile", hub(0, 1, 1, 8, 1, 2, [
         msg(b"kube/a b,c=d/drum/e\"f/g h", b"1"), msg(b"kube/\x01/drum/x/y", b"1"),
         msg(b"kube/s/drum/i1/f", b"1"), msg(b"kube/s/drum/i2/f", b"2"),
