@@ -45,7 +45,7 @@ struct mqtt_in {
      * message id, topic and payload (the hash of the last message taken in
      * under each id) and skipped; checking stops at the first message that
      * is new, since redeliveries come first. */
-    uint64_t *seen;                 /* DEDUP_IDS hashes, by message id     */
+    uint32_t *seen;                 /* DEDUP_IDS hashes, by message id     */
     int checking;                   /* still in the redelivery phase       */
     unsigned long long duplicates;  /* redeliveries skipped               */
     uint64_t rng;
@@ -213,16 +213,16 @@ static void on_message(struct mosquitto *mosq, void *ud,
         p = msg->payload;
         for (i = 0; i < len; i++)
             h = (h ^ p[i]) * 1099511628211ULL;
-        h |= 1;                         /* 0 marks an unused id */
+        h = (h ^ (h >> 32)) | 1;        /* 32 bits; 0 marks an unused id */
         id = (size_t)msg->mid & (DEDUP_IDS - 1);
         if (m->checking) {
-            if (m->seen[id] == h) {
+            if (m->seen[id] == (uint32_t)h) {
                 m->duplicates++;
                 return;         /* acknowledged again, not taken in twice */
             }
             m->checking = 0;    /* the first new message ends the phase */
         }
-        m->seen[id] = h;
+        m->seen[id] = (uint32_t)h;
     }
     m->msgs++;
     m->cb(m->ctx, msg->topic, msg->payload, len);
