@@ -58,16 +58,11 @@ static void check_usable(const struct hub_config *cfg)
     d = decoder_new((const char *const *)cfg->decode.templates, cfg->decode.ntemplates,
                     (const char *const *)cfg->decode.kinds, cfg->decode.nkinds, err,
                     sizeof(err));
-    if (!FUZZ_EXPECT("config-templates", d != NULL,
-                     "the config loads (--check says valid) but the decoder refuses it: %s",
-                     err))
-        return;
+    FUZZ_CHECK(d != NULL, "the config loads (--check says valid) but the decoder refuses it: %s",
+               err);
     decoder_free(d);
-    if (!FUZZ_EXPECT("config-url",
-                     influx_out_cfg_from(cfg, "secret", &ocfg, err, sizeof(err)) == HUB_OK,
-                     "the config loads (--check says valid) but the writer refuses it: %s",
-                     err))
-        return;
+    FUZZ_CHECK(influx_out_cfg_from(cfg, "secret", &ocfg, err, sizeof(err)) == HUB_OK,
+               "the config loads (--check says valid) but the writer refuses it: %s", err);
     config_validate_cfg(cfg, &vcfg);
     h = hub_new(cfg, "secret", &t, err, sizeof(err));
     FUZZ_CHECK(h != NULL, "the config loads but hub_new refuses it: %s", err);
