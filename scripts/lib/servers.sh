@@ -49,10 +49,11 @@ start_mosquitto() {
     log "mosquitto pid $MQTT_PID on 127.0.0.1:$port ($dir)"
 }
 
-# start_influxd DIR PORT: run InfluxDB 1.x with its data in DIR, HTTP API on 127.0.0.1:PORT,
-# and wait (at most 30 s) for GET /ping to answer 204.
+# start_influxd DIR PORT [AUTH]: run InfluxDB 1.x with its data in DIR, HTTP API on
+# 127.0.0.1:PORT, and wait (at most 30 s) for GET /ping to answer 204. AUTH=true turns on
+# [http] auth-enabled (scripts/lib/tls.sh start_influxd_auth then creates the first user).
 start_influxd() {
-    local dir=$1 port=$2 rpc bin deadline code
+    local dir=$1 port=$2 auth=${3:-false} rpc bin deadline code
     bin=$(command -v influxd) || die "influxd not found (Debian package influxdb)"
     rpc=$(free_port) || die "no free port"
     mkdir -p "$dir/meta" "$dir/data" "$dir/wal" || die "mkdir $dir"
@@ -74,7 +75,7 @@ bind-address = "127.0.0.1:$rpc"
 [http]
   enabled = true
   bind-address = "127.0.0.1:$port"
-  auth-enabled = false
+  auth-enabled = $auth
   log-enabled = false
   write-tracing = false
   pprof-enabled = false

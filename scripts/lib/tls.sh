@@ -117,64 +117,9 @@ tls_listener() {
 # privileges, and points INFLUX_URL at http://ADMIN:PASSWORD@127.0.0.1:PORT so that the query
 # helpers of servers.sh authenticate. ADMIN and PASSWORD: letters and digits only.
 start_influxd_auth() {
-    local dir=$1 port=$2 admin=$3 pw=$4 rpc bin deadline code
-    bin=$(command -v influxd) || die "influxd not found (Debian package influxdb)"
-    rpc=$(free_port) || die "no free port"
-    mkdir -p "$dir/meta" "$dir/data" "$dir/wal" || die "mkdir $dir"
-    cat >"$dir/influxdb.conf" <<EOF
-# written by scripts/lib/tls.sh for InfluxDB 1.x, authentication on
-reporting-disabled = true
-bind-address = "127.0.0.1:$rpc"
-
-[meta]
-  dir = "$dir/meta"
-  logging-enabled = false
-
-[data]
-  dir = "$dir/data"
-  wal-dir = "$dir/wal"
-  query-log-enabled = false
-  wal-fsync-delay = "0s"
-
-[http]
-  enabled = true
-  bind-address = "127.0.0.1:$port"
-  auth-enabled = true
-  log-enabled = false
-  write-tracing = false
-  pprof-enabled = false
-
-[monitor]
-  store-enabled = false
-
-[continuous_queries]
-  enabled = false
-
-[subscriber]
-  enabled = false
-
-[retention]
-  enabled = false
-EOF
-    "$bin" run -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
-    INFLUX_PID=$!
-    INFLUX_PORT=$port
-    INFLUX_PLAIN_URL="http://127.0.0.1:$port"
-    register_pid "$INFLUX_PID"
-    deadline=$(( $(now_ms) + 30000 ))
-    while :; do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$INFLUX_PLAIN_URL/ping" 2>/dev/null)
-        [ "$code" = 204 ] && break
-        if ! pid_running "$INFLUX_PID"; then
-            tail -n 20 "$dir/influxd.log" >&2
-            die "influxd exited during start-up"
-        fi
-        if [ "$(now_ms)" -ge "$deadline" ]; then
-            tail -n 20 "$dir/influxd.log" >&2
-            die "influxd did not answer /ping on 127.0.0.1:$port within 30 s"
-        fi
-        sleep 0.2
-    done
+    local dir=$1 port=$2 admin=$3 pw=$4 code
+    start_influxd "$dir" "$port" true
+    INFLUX_PLAIN_URL=$INFLUX_URL
     # The first user, created without credentials: InfluxDB allows exactly this one.
     code=$(curl -s -o "$dir/create-admin.json" -w '%{http_code}' --max-time 10 -XPOST \
         "$INFLUX_PLAIN_URL/query" \
