@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,7 +41,8 @@ enum cfg_type {
     CFG_FLOAT,      /* double, fmin..fmax; int literals accepted      */
     CFG_ENUM,       /* an enum stored as int; a string in the file    */
     CFG_STRLIST,    /* char ** + size_t count at .size                */
-    CFG_RANGES      /* struct range_rule * + size_t count at .size    */
+    CFG_RANGES,     /* struct range_rule * + size_t count at .size    */
+    CFG_TANKS       /* struct cfg_tank * + size_t count at .size      */
 };
 
 struct cfg_enum {
@@ -85,6 +87,8 @@ _Static_assert(sizeof(enum influx_api) == sizeof(int), "enums are stored as int"
     { .path = p, .type = CFG_STRLIST, .off = OFF(f), .size = OFF(n), .def_list = d, .help = h }
 #define K_RANGES(p, f, n, h) \
     { .path = p, .type = CFG_RANGES, .off = OFF(f), .size = OFF(n), .help = h }
+#define K_TANKS(p, f, n, h) \
+    { .path = p, .type = CFG_TANKS, .off = OFF(f), .size = OFF(n), .help = h }
 
 static const struct cfg_enum log_levels[] = {
     { "debug", LOG_LVL_DEBUG }, { "info", LOG_LVL_INFO },
@@ -190,6 +194,52 @@ static const struct cfg_key keys[] = {
             "a DS18B20 85.0 is believed only when the previous reading was at least this hot"),
     K_INT("validate.max_future_s", validate.max_future_s, 0, 86400, 300,
           "readings stamped further ahead of receipt are rejected, seconds; 0 = no check"),
+
+    K_BOOL("compost.enabled", compost.enabled, 1,
+           "run the drum and tank state machines (phase, sanitisation, maturity, litres) and write "
+           "drum_state, tank_state and batch points"),
+    K_STR("compost.state_file", compost.state_file, "/var/lib/kompos-hub/compost.state",
+          "file that keeps batches, phases and accumulated hours across restarts (written atomically); "
+          "\"\" = none (a restart starts every drum afresh)"),
+    K_INT("compost.save_interval_s", compost.save_interval_s, 1, 86400, 60,
+          "write the state file this often, seconds (and at shutdown)"),
+    K_INT("compost.state_interval_s", compost.state_interval_s, 0, 86400, 0,
+          "a drum_state / tank_state point per drum or tank this often in reading time, seconds, and at "
+          "every phase change; 0 = stats.window_s"),
+    K_INT("compost.expected_interval_s", compost.expected_interval_s, 1, 86400, 300,
+          "how often sensors publish, seconds: a series silent for 3 times this is flagged stale"),
+
+    K_STRBUF("drums.sanitation_standard", drums.sanitation_standard, "us_pfrp_invessel",
+             "pathogen-reduction standard checked per batch: none, us_pfrp_invessel (3 days at >= 55 C), "
+             "us_pfrp_windrow (15 days at >= 55 C with 5 turns), fr_72h_cumulative, uk_pas100"),
+    K_FLOAT("drums.groundwater_temp_c", drums.groundwater_temp_c, 0.0, 45.0, 27.0,
+            "ambient of last resort (no site or drum ambient probe), C; SNI compares a mature pile "
+            "with ground water"),
+    K_FLOAT("drums.thermo_on_c", drums.thermo_on_c, 30.0, 70.0, 40.0,
+            "core temperature (1 h mean) that starts the thermophilic phase when held 6 h, C"),
+    K_FLOAT("drums.overheat_c", drums.overheat_c, 50.0, 90.0, 65.0, "core temperature that sets the OVERHEAT flag, C"),
+    K_FLOAT("drums.too_dry_pct", drums.too_dry_pct, 0.0, 100.0, 40.0, "moisture below this sets TOO_DRY, %"),
+    K_FLOAT("drums.too_wet_pct", drums.too_wet_pct, 0.0, 100.0, 65.0, "moisture above this sets TOO_WET, %"),
+    K_FLOAT("drums.maturity_delta_c", drums.maturity_delta_c, 0.5, 10.0, 2.0,
+            "a curing drum is mature when core minus ambient (24 h mean) stays within this for 7 days, C"),
+    K_FLOAT("drums.min_age_d", drums.min_age_d, 1.0, 365.0, 35.0, "youngest batch called mature, days"),
+
+    K_STRBUF("tanks.shape", tanks.shape, "vertical_cylinder",
+             "tank geometry: vertical_cylinder, horizontal_cylinder, box (table needs tanks.each)"),
+    K_FLOAT("tanks.diameter_cm", tanks.diameter_cm, 1.0, 10000.0, 58.0, "cylinder diameter, cm"),
+    K_FLOAT("tanks.length_cm", tanks.length_cm, 1.0, 10000.0, 100.0,
+            "horizontal cylinder length, or box length, cm"),
+    K_FLOAT("tanks.width_cm", tanks.width_cm, 1.0, 10000.0, 60.0, "box width, cm"),
+    K_FLOAT("tanks.height_cm", tanks.height_cm, 1.0, 10000.0, 85.0,
+            "usable liquid height (vertical cylinder, box), cm"),
+    K_FLOAT("tanks.sensor_height_cm", tanks.sensor_height_cm, 1.0, 10000.0, 115.0,
+            "height of the ultrasonic sensor's face above the tank bottom, cm (distance_cm readings)"),
+    K_STRBUF("tanks.recipe", tanks.recipe, "POC_EM4",
+             "recipe of a tank batch when its batch_start event names none: POC_EM4, ECO_ENZYME, "
+             "PESTISIDA_NABATI"),
+    K_TANKS("tanks.each", tanks.each, tanks.neach,
+            "tanks that differ from the defaults above: ( { id = \"2\"; shape = \"box\"; length_cm = 100.0; "
+            "... recipe = \"ECO_ENZYME\"; table = ( [0.0, 0.0], [50.0, 120.0] ); } )"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -291,6 +341,8 @@ void config_free(struct hub_config *c)
             free_list(*(char ***)p, *(size_t *)field_ptr(c, k->size));
         else if (k->type == CFG_RANGES)
             free(*(struct range_rule **)p);
+        else if (k->type == CFG_TANKS)
+            free(*(struct cfg_tank **)p);
     }
     memset(c, 0, sizeof(*c));
 }
@@ -331,6 +383,9 @@ int config_defaults(struct hub_config *c)
             break;
         case CFG_RANGES:
             /* built-in defaults live in validate.c */
+            break;
+        case CFG_TANKS:
+            /* none: every tank uses the tanks.* defaults */
             break;
         }
     }
@@ -514,6 +569,192 @@ static int set_ranges(const struct parse_ctx *x, const struct cfg_key *k,
     return HUB_OK;
 }
 
+/* ---- tanks.each -------------------------------------------------------- */
+
+static const char *const tank_shapes[] = {
+    "vertical_cylinder", "horizontal_cylinder", "box", "table", NULL
+};
+static const char *const tank_recipes[] = { "POC_EM4", "ECO_ENZYME", "PESTISIDA_NABATI", NULL };
+static const char *const sanit_standards[] = {
+    "none", "us_pfrp_invessel", "us_pfrp_windrow", "fr_72h_cumulative", "uk_pas100", NULL
+};
+
+static int in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
+            return 1;
+    return 0;
+}
+
+static void list_names(const char *const *list, char *out, size_t len)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (; *list; list++) {
+        int w = snprintf(out + used, len - used, "%s%s", used ? ", " : "", *list);
+
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* A string member of a tanks.each entry into buf[len], checked against
+ * list (may be NULL). */
+static int tank_str(const struct parse_ctx *x, const struct cfg_key *k, size_t idx,
+                    const config_setting_t *m, const char *const *list, char *buf, size_t len)
+{
+    const char *v;
+    char names[160];
+
+    if (config_setting_type(m) != CONFIG_TYPE_STRING)
+        return fail(x, HUB_EINVAL, m, "%s[%zu].%s: expected a string", k->path, idx,
+                    config_setting_name(m));
+    v = config_setting_get_string(m);
+    if (v[0] == '\0' || strlen(v) >= len)
+        return fail(x, HUB_EINVAL, m, "%s[%zu].%s: must be 1 to %zu bytes long", k->path, idx,
+                    config_setting_name(m), len - 1);
+    if (list && !in_list(list, v)) {
+        list_names(list, names, sizeof(names));
+        return fail(x, HUB_EINVAL, m, "%s[%zu].%s: '%s' is not one of %s", k->path, idx,
+                    config_setting_name(m), v, names);
+    }
+    snprintf(buf, len, "%s", v);
+    return HUB_OK;
+}
+
+static int tank_table(const struct parse_ctx *x, const struct cfg_key *k, size_t idx,
+                      const config_setting_t *m, struct cfg_tank *t)
+{
+    int n = config_setting_length(m), tp = config_setting_type(m);
+
+    if (tp != CONFIG_TYPE_LIST || n < 2 || n > CFG_TANK_TABLE_MAX)
+        return fail(x, HUB_EINVAL, m, "%s[%zu].table: expected a list of 2 to %d "
+                    "[level_cm, litres] pairs", k->path, idx, CFG_TANK_TABLE_MAX);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
+        const config_setting_t *lv, *li;
+
+        if ((config_setting_type(e) != CONFIG_TYPE_ARRAY &&
+             config_setting_type(e) != CONFIG_TYPE_LIST) || config_setting_length(e) != 2)
+            return fail(x, HUB_EINVAL, e, "%s[%zu].table[%d]: expected [level_cm, litres]",
+                        k->path, idx, i);
+        lv = config_setting_get_elem(e, 0);
+        li = config_setting_get_elem(e, 1);
+        if (!is_number(lv) || !is_number(li))
+            return fail(x, HUB_EINVAL, e, "%s[%zu].table[%d]: expected two numbers",
+                        k->path, idx, i);
+        t->table_level_cm[i] = number_of(lv);
+        t->table_litres[i] = number_of(li);
+        if (!(t->table_level_cm[i] >= 0.0 && t->table_litres[i] >= 0.0 &&
+              t->table_level_cm[i] < 1e5 && t->table_litres[i] < 1e7))
+            return fail(x, HUB_EINVAL, e, "%s[%zu].table[%d]: level and litres must be "
+                        "0 or more (and sane)", k->path, idx, i);
+        if (i > 0 && !(t->table_level_cm[i] > t->table_level_cm[i - 1] &&
+                       t->table_litres[i] >= t->table_litres[i - 1]))
+            return fail(x, HUB_EINVAL, e, "%s[%zu].table[%d]: levels must increase and "
+                        "litres must not decrease", k->path, idx, i);
+    }
+    t->ntable = (size_t)n;
+    return HUB_OK;
+}
+
+static int parse_tank(const struct parse_ctx *x, const struct cfg_key *k,
+                      const config_setting_t *e, size_t idx, struct cfg_tank *t)
+{
+    static const struct { const char *name; size_t off; } nums[] = {
+        { "diameter_cm", offsetof(struct cfg_tank, diameter_cm) },
+        { "length_cm", offsetof(struct cfg_tank, length_cm) },
+        { "width_cm", offsetof(struct cfg_tank, width_cm) },
+        { "height_cm", offsetof(struct cfg_tank, height_cm) },
+        { "sensor_height_cm", offsetof(struct cfg_tank, sensor_height_cm) },
+    };
+    int n, rc;
+
+    memset(t, 0, sizeof(*t));
+    for (size_t j = 0; j < sizeof(nums) / sizeof(nums[0]); j++)
+        *(double *)((char *)t + nums[j].off) = NAN;
+    if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+        return fail(x, HUB_EINVAL, e, "%s[%zu]: expected a group { id = \"...\"; ... }",
+                    k->path, idx);
+    n = config_setting_length(e);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(e, (unsigned)i);
+        const char *mn = config_setting_name(m);
+        size_t j;
+
+        rc = HUB_OK;
+        if (strcmp(mn, "id") == 0) {
+            rc = tank_str(x, k, idx, m, NULL, t->id, sizeof(t->id));
+        } else if (strcmp(mn, "shape") == 0) {
+            rc = tank_str(x, k, idx, m, tank_shapes, t->shape, sizeof(t->shape));
+        } else if (strcmp(mn, "recipe") == 0) {
+            rc = tank_str(x, k, idx, m, tank_recipes, t->recipe, sizeof(t->recipe));
+        } else if (strcmp(mn, "table") == 0) {
+            rc = tank_table(x, k, idx, m, t);
+        } else {
+            for (j = 0; j < sizeof(nums) / sizeof(nums[0]); j++)
+                if (strcmp(mn, nums[j].name) == 0)
+                    break;
+            if (j == sizeof(nums) / sizeof(nums[0]))
+                return fail(x, HUB_EINVAL, m, "unknown key '%s[%zu].%s'", k->path, idx, mn);
+            if (!is_number(m) || !(number_of(m) > 0.0 && number_of(m) <= 10000.0))
+                return fail(x, HUB_EINVAL, m, "%s[%zu].%s: expected a number of cm, "
+                            "more than 0 and at most 10000", k->path, idx, mn);
+            *(double *)((char *)t + nums[j].off) = number_of(m);
+        }
+        if (rc != HUB_OK)
+            return rc;
+    }
+    if (!t->id[0])
+        return fail(x, HUB_EINVAL, e, "%s[%zu]: missing 'id'", k->path, idx);
+    if (strcmp(t->shape, "table") == 0 && t->ntable == 0)
+        return fail(x, HUB_EINVAL, e, "%s[%zu]: shape \"table\" needs a table", k->path, idx);
+    if (t->ntable && t->shape[0] && strcmp(t->shape, "table") != 0)
+        return fail(x, HUB_EINVAL, e, "%s[%zu]: a table is only used with shape \"table\"",
+                    k->path, idx);
+    if (t->ntable && !t->shape[0])
+        snprintf(t->shape, sizeof(t->shape), "table");
+    return HUB_OK;
+}
+
+static int set_tanks(const struct parse_ctx *x, const struct cfg_key *k,
+                     const config_setting_t *s)
+{
+    struct hub_config *c = x->c;
+    struct cfg_tank *v;
+    size_t n;
+    int t = config_setting_type(s), rc;
+
+    if (t != CONFIG_TYPE_LIST && !(t == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0))
+        return fail(x, HUB_EINVAL, s, "%s: expected a list of groups ( { ... }, ... )", k->path);
+    n = (size_t)config_setting_length(s);
+    if (n > 256)
+        return fail(x, HUB_EINVAL, s, "%s: at most 256 tanks", k->path);
+    v = calloc(n ? n : 1, sizeof(*v));
+    if (!v)
+        return nomem(x);
+    for (size_t i = 0; i < n; i++) {
+        rc = parse_tank(x, k, config_setting_get_elem(s, (unsigned)i), i, &v[i]);
+        for (size_t j = 0; rc == HUB_OK && j < i; j++)
+            if (strcmp(v[j].id, v[i].id) == 0)
+                rc = fail(x, HUB_EINVAL, config_setting_get_elem(s, (unsigned)i),
+                          "%s[%zu]: tank id '%s' appears twice", k->path, i, v[i].id);
+        if (rc != HUB_OK) {
+            free(v);
+            return rc;
+        }
+    }
+    free(*(struct cfg_tank **)field_ptr(c, k->off));
+    *(struct cfg_tank **)field_ptr(c, k->off) = n ? v : NULL;
+    if (!n)
+        free(v);
+    *(size_t *)field_ptr(c, k->size) = n;
+    return HUB_OK;
+}
+
 static int set_enum(const struct parse_ctx *x, const struct cfg_key *k,
                     const config_setting_t *s)
 {
@@ -597,6 +838,8 @@ static int set_key(const struct parse_ctx *x, const struct cfg_key *k,
         return set_strlist(x, k, s);
     case CFG_RANGES:
         return set_ranges(x, k, s);
+    case CFG_TANKS:
+        return set_tanks(x, k, s);
     }
     return HUB_EINVAL;
 }
@@ -838,6 +1081,30 @@ static int check(const struct parse_ctx *x, const config_t *lc)
             return fail(x, HUB_EINVAL, where_elem(lc, "decode.kinds", i),
                         "decode.kinds[%zu]: %s", i, why);
     }
+    if (!in_list(sanit_standards, c->drums.sanitation_standard)) {
+        char names[160];
+
+        list_names(sanit_standards, names, sizeof(names));
+        return fail(x, HUB_EINVAL, where(lc, "drums.sanitation_standard"),
+                    "drums.sanitation_standard: '%s' is not one of %s",
+                    c->drums.sanitation_standard, names);
+    }
+    if (!in_list(tank_shapes, c->tanks.shape) || strcmp(c->tanks.shape, "table") == 0)
+        return fail(x, HUB_EINVAL, where(lc, "tanks.shape"),
+                    "tanks.shape: '%s' is not one of vertical_cylinder, horizontal_cylinder, box "
+                    "(a calibration table belongs to one tank in tanks.each)", c->tanks.shape);
+    if (!in_list(tank_recipes, c->tanks.recipe)) {
+        char names[160];
+
+        list_names(tank_recipes, names, sizeof(names));
+        return fail(x, HUB_EINVAL, where(lc, "tanks.recipe"),
+                    "tanks.recipe: '%s' is not one of %s", c->tanks.recipe, names);
+    }
+    if (c->drums.too_dry_pct >= c->drums.too_wet_pct)
+        return fail(x, HUB_EINVAL, where(lc, "drums.too_dry_pct"),
+                    "drums.too_dry_pct (%g) must be less than drums.too_wet_pct (%g)",
+                    c->drums.too_dry_pct, c->drums.too_wet_pct);
+
     /* what --check calls valid must start: ask the modules that use them */
     {
         struct influx_out_cfg oc;
@@ -1187,6 +1454,13 @@ static void print_key(FILE *f, const struct hub_config *d, const struct cfg_key 
         fputs(" );\n", f);
         break;
     }
+    case CFG_TANKS:
+        fprintf(f, "%s# Empty by default: every tank uses the tanks.* keys above. Example:\n"
+                "%s#   ( { id = \"2\"; shape = \"table\"; sensor_height_cm = 120.0; recipe = \"ECO_ENZYME\";\n"
+                "%s#       table = ( [0.0, 0.0], [40.0, 95.0], [80.0, 200.0] ); } )\n",
+                indent, indent, indent);
+        fprintf(f, "%s%s = ( );\n", indent, name);
+        break;
     case CFG_RANGES: {
         const struct range_rule *r = validate_default_ranges();
 

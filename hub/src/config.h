@@ -17,6 +17,21 @@
 
 #include "validate.h"
 
+#define CFG_TANK_TABLE_MAX 32
+#define CFG_NAME_MAX       64
+
+/* One entry of tanks.each: a tank whose geometry or recipe differs from
+ * the tanks.* defaults. Unset numbers are NaN, unset strings "". */
+struct cfg_tank {
+    char id[CFG_NAME_MAX];
+    char shape[24];
+    double diameter_cm, length_cm, width_cm, height_cm, sensor_height_cm;
+    char recipe[32];
+    size_t ntable;                  /* level -> litres calibration (shape "table") */
+    double table_level_cm[CFG_TANK_TABLE_MAX];
+    double table_litres[CFG_TANK_TABLE_MAX];
+};
+
 enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 enum influx_api { INFLUX_API_V1 = 1, INFLUX_API_V2 = 2 };
 
@@ -102,6 +117,38 @@ struct hub_config {
         double ds18b20_hot_c;       /* 80.0                                     */
         int max_future_s;           /* 300, 0..86400; 0 = no check              */
     } validate;
+
+    struct {
+        int enabled;                /* true: drum/tank state machines run       */
+        char *state_file;           /* batches and phases across restarts       */
+        int save_interval_s;        /* 60: state file written this often (wall) */
+        int state_interval_s;       /* 0 = stats.window_s: drum_state/tank_state
+                                       points, event time                       */
+        int expected_interval_s;    /* 300: a series is STALE after 3 of these  */
+    } compost;
+
+    struct {
+        char sanitation_standard[24];   /* "us_pfrp_invessel", ...              */
+        double groundwater_temp_c;      /* 27: ambient of last resort           */
+        double thermo_on_c;             /* 40                                   */
+        double overheat_c;              /* 65                                   */
+        double too_dry_pct;             /* 40                                   */
+        double too_wet_pct;             /* 65                                   */
+        double maturity_delta_c;        /* 2                                    */
+        double min_age_d;               /* 35                                   */
+    } drums;
+
+    struct {
+        char shape[24];             /* "vertical_cylinder", ...                 */
+        double diameter_cm;         /* 58                                       */
+        double length_cm;           /* 100 (horizontal_cylinder, box)           */
+        double width_cm;            /* 60 (box)                                 */
+        double height_cm;           /* 85: usable liquid height                 */
+        double sensor_height_cm;    /* 115: ultrasonic face above the bottom    */
+        char recipe[32];            /* "POC_EM4"                                */
+        struct cfg_tank *each;      /* per-tank overrides                       */
+        size_t neach;
+    } tanks;
 };
 
 /* Fill c with every default (allocating the default strings and lists).

@@ -47,6 +47,8 @@ void series_reg_free(struct series_reg *r)
     HASH_ITER(hh, r->table, e, tmp) {
         HASH_DEL(r->table, e);
         ring_free(e->s.ring);
+        if (e->s.ext && e->s.ext_free)
+            e->s.ext_free(e->s.ext);
         free(e);
     }
     free(r);

@@ -30,6 +30,9 @@ struct series {
     double last_valid;          /* newest accepted value              */
     uint64_t accepted;          /* readings accepted                  */
     uint64_t rejected;          /* readings rejected (faults)         */
+    void *ext;                  /* owned by another module (the fault
+                                   tracker of compost.c), or NULL    */
+    void (*ext_free)(void *);   /* frees ext with the series         */
 };
 
 struct series_reg;              /* opaque */

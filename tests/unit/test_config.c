@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,6 +96,13 @@ static const char *cfg_diff(const struct hub_config *a, const struct hub_config 
         I(validate.ranges[i].max);
     }
     S(validate.ds18b20_fields); I(validate.ds18b20_hot_c); I(validate.max_future_s);
+    I(compost.enabled); S(compost.state_file); I(compost.save_interval_s);
+    I(compost.state_interval_s); I(compost.expected_interval_s);
+    S(drums.sanitation_standard); I(drums.groundwater_temp_c); I(drums.thermo_on_c);
+    I(drums.overheat_c); I(drums.too_dry_pct); I(drums.too_wet_pct); I(drums.maturity_delta_c);
+    I(drums.min_age_d);
+    S(tanks.shape); I(tanks.diameter_cm); I(tanks.length_cm); I(tanks.width_cm);
+    I(tanks.height_cm); I(tanks.sensor_height_cm); S(tanks.recipe); I(tanks.neach);
     return NULL;
 #undef S
 #undef I
@@ -118,6 +126,13 @@ static const char *const all_keys[] = {
     "decode.templates", "decode.kinds",
     "validate.ranges", "validate.ds18b20_fields", "validate.ds18b20_hot_c",
     "validate.max_future_s",
+    "compost.enabled", "compost.state_file", "compost.save_interval_s",
+    "compost.state_interval_s", "compost.expected_interval_s",
+    "drums.sanitation_standard", "drums.groundwater_temp_c", "drums.thermo_on_c",
+    "drums.overheat_c", "drums.too_dry_pct", "drums.too_wet_pct", "drums.maturity_delta_c",
+    "drums.min_age_d",
+    "tanks.shape", "tanks.diameter_cm", "tanks.length_cm", "tanks.width_cm", "tanks.height_cm",
+    "tanks.sensor_height_cm", "tanks.recipe", "tanks.each",
 };
 #define NALL_KEYS (sizeof(all_keys) / sizeof(all_keys[0]))
 
@@ -513,6 +528,26 @@ static const struct bad_case bad[] = {
     { "influx = {\n url = \"http://hub:s3cret@db:8086\";\n};",
                                                          "t.cfg:2: ", "influx.url: must not hold a user name or password (the URL is logged)" },
     { "influx = { url = \"https://tok@db\"; };",         "t.cfg:1: ", "influx.url: must not hold a user name or password" },
+    /* compost: drums and tanks */
+    { "drums = {\n sanitation_standard = \"eu\";\n};",  "t.cfg:2: ",
+      "drums.sanitation_standard: 'eu' is not one of none, us_pfrp_invessel, us_pfrp_windrow, fr_72h_cumulative, uk_pas100" },
+    { "drums = { too_dry_pct = 70.0; };",                "t.cfg:1: ", "drums.too_dry_pct (70) must be less than drums.too_wet_pct (65)" },
+    { "tanks = { shape = \"sphere\"; };",                "t.cfg:1: ", "tanks.shape: 'sphere' is not one of" },
+    { "tanks = { shape = \"table\"; };",                 "t.cfg:1: ", "a calibration table belongs to one tank in tanks.each" },
+    { "tanks = { recipe = \"BEER\"; };",                 "t.cfg:1: ", "tanks.recipe: 'BEER' is not one of POC_EM4, ECO_ENZYME, PESTISIDA_NABATI" },
+    { "tanks = {\n each = (\n { id = \"2\"; shape = \"table\"; } );\n};", "t.cfg:3: ", "tanks.each[0]: shape \"table\" needs a table" },
+    { "tanks = { each = ( { id = \"2\";\n table = ( [10.0, 0.0], [5.0, 95.0] ); } ); };", "t.cfg:2: ",
+      "tanks.each[0].table[1]: levels must increase and litres must not decrease" },
+    { "tanks = { each = ( { id = \"2\"; table = ( [10.0, 0.0] ); } ); };", "t.cfg:1: ", "tanks.each[0].table: expected a list of 2 to 32" },
+    { "tanks = { each = ( { id = \"2\"; table = ( ( 10.0, \"x\" ), [20.0, 5.0] ); } ); };", "t.cfg:1: ", "tanks.each[0].table[0]: expected two numbers" },
+    { "tanks = { each = ( { id = \"2\"; shape = \"box\"; table = ( [0.0, 0.0], [20.0, 5.0] ); } ); };", "t.cfg:1: ", "a table is only used with shape \"table\"" },
+    { "tanks = { each = ( { id = \"2\"; recipe = \"BEER\"; } ); };", "t.cfg:1: ", "tanks.each[0].recipe: 'BEER' is not one of" },
+    { "tanks = { each = ( { id = \"2\"; }, { id = \"2\"; } ); };", "t.cfg:1: ", "tanks.each[1]: tank id '2' appears twice" },
+    { "tanks = { each = ( { shape = \"box\"; } ); };",     "t.cfg:1: ", "tanks.each[0]: missing 'id'" },
+    { "tanks = { each = ( { id = \"2\"; colour = 1; } ); };", "t.cfg:1: ", "unknown key 'tanks.each[0].colour'" },
+    { "tanks = { each = ( { id = \"2\"; height_cm = -1.0; } ); };", "t.cfg:1: ", "tanks.each[0].height_cm: expected a number of cm" },
+    { "tanks = { each = ( 5 ); };",                      "t.cfg:1: ", "tanks.each[0]: expected a group" },
+    { "tanks = { each = 5; };",                          "t.cfg:1: ", "tanks.each: expected a list of groups" },
 };
 #define NBAD (int)(sizeof(bad) / sizeof(bad[0]))
 
@@ -532,6 +567,33 @@ START_TEST(bad_config_is_rejected_with_file_and_line)
     ck_assert_msg(strstr(err + strlen(b->prefix), b->msg) != NULL,
                   "case %d: err '%s' lacks '%s'", _i, err, b->msg);
     ck_assert_msg(memcmp(&c, &zero, sizeof(c)) == 0, "case %d: out not zeroed", _i);
+}
+END_TEST
+
+START_TEST(tanks_each_parses)
+{
+    struct hub_config c;
+    char err[512] = "";
+
+    ck_assert_msg(load("tanks = { each = (\n"
+                       " { id = \"2\"; shape = \"table\"; sensor_height_cm = 120.0; recipe = \"ECO_ENZYME\";\n"
+                       "   table = ( [0.0, 0.0], [40.0, 95.5], [80, 200] ); },\n"
+                       " { id = \"3\"; shape = \"box\"; length_cm = 100; width_cm = 50.0; height_cm = 60.0; } ); };",
+                       &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    ck_assert_uint_eq(c.tanks.neach, 2);
+    ck_assert_str_eq(c.tanks.each[0].id, "2");
+    ck_assert_str_eq(c.tanks.each[0].shape, "table");
+    ck_assert_str_eq(c.tanks.each[0].recipe, "ECO_ENZYME");
+    ck_assert_uint_eq(c.tanks.each[0].ntable, 3);
+    ck_assert_double_eq(c.tanks.each[0].table_level_cm[2], 80.0);
+    ck_assert_double_eq(c.tanks.each[0].table_litres[1], 95.5);
+    ck_assert_double_eq(c.tanks.each[0].sensor_height_cm, 120.0);
+    ck_assert(isnan(c.tanks.each[0].diameter_cm));
+    ck_assert_str_eq(c.tanks.each[1].shape, "box");
+    ck_assert_str_eq(c.tanks.each[1].recipe, "");
+    ck_assert_double_eq(c.tanks.each[1].width_cm, 50.0);
+    ck_assert(isnan(c.tanks.each[1].sensor_height_cm));
+    config_free(&c);
 }
 END_TEST
 
@@ -1006,6 +1068,7 @@ Suite *config_suite(void)
     tc = tcase_create("defaults");
     tcase_add_test(tc, defaults_are_the_documented_values);
     tcase_add_test(tc, empty_text_gives_the_defaults);
+    tcase_add_test(tc, tanks_each_parses);
     tcase_add_test(tc, free_zeroes_and_accepts_null);
     tcase_add_test(tc, reference_file_loads_and_equals_defaults);
     tcase_add_test(tc, reference_file_sets_every_key);
