@@ -231,6 +231,8 @@ write_hub_config() {
         [window_s]=60 [history_s]=3600 [ring_points]=360 [self_interval_s]=10 [level]=info
         [spool_dir]="$(cd "$(dirname "$file")" && pwd)/spool" [spool_max_mb]=256 [spool_segment_mb]=8
         [fsync_interval_ms]=1000 [http_port]=0
+        [compost]=true [state_file]="$(cd "$(dirname "$file")" && pwd)/compost.state"
+        [state_interval_s]=0 [save_interval_s]=60
     )
     for kv in "$@"; do
         case "$kv" in *=*) ;; *) die "write_hub_config: '$kv' is not key=value" ;; esac
@@ -260,6 +262,8 @@ stats = { window_s = ${c[window_s]}; history_s = ${c[history_s]}; ring_points = 
           self_interval_s = ${c[self_interval_s]}; };
 log = { level = "${c[level]}"; };
 http = { bind = "127.0.0.1"; port = ${c[http_port]}; };
+compost = { enabled = ${c[compost]}; state_file = "${c[state_file]}";
+            state_interval_s = ${c[state_interval_s]}; save_interval_s = ${c[save_interval_s]}; };
 EOF
 }
 
