@@ -106,11 +106,12 @@ static void on_http_done(void *ctx, const struct influx_result *res)
 }
 
 static void on_mqtt_message(void *ctx, const char *topic, const void *payload,
-                            size_t len)
+                            size_t len, hub_real_ns stamp)
 {
     struct loop *l = ctx;
 
-    hub_on_message(l->hub, topic, payload, len, clock_mono_ms(), clock_real_ns());
+    /* stamp: the receipt time, or the first one of a resent message */
+    hub_on_message(l->hub, topic, payload, len, clock_mono_ms(), stamp);
     /* back-pressure: stop reading once the writer's queue is full */
     if (!l->paused && influx_out_full(hub_writer(l->hub))) {
         l->paused = 1;
@@ -226,8 +227,14 @@ static struct mqtt_in *make_mqtt(struct loop *l, const char *password,
                                  char *err, size_t errlen)
 {
     struct mqtt_in_cfg mc;
+    char rxlog[600];
 
     memset(&mc, 0, sizeof(mc));
+    /* the redelivery log lives next to the spool it goes with */
+    rxlog[0] = '\0';
+    if (l->sp)
+        snprintf(rxlog, sizeof(rxlog), "%s/rxlog", l->cfg->spool.dir);
+    mc.rxlog_path = rxlog;
     mc.host = l->cfg->mqtt.host;
     mc.port = l->cfg->mqtt.port;
     mc.client_id = l->cfg->mqtt.client_id;
@@ -310,6 +317,7 @@ static void print_summary(struct loop *l)
              "faults=%llu written=%llu dropped=%llu write_errors=%llu series=%zu "
              "series_overflow=%llu unsent=%llu spool_pending=%llu spool_dropped=%llu "
              "spool_errors=%llu replayed=%llu redeliveries_skipped=%llu "
+             "redeliveries_restamped=%llu "
              "first_rx_ns=%lld last_rx_ns=%lld "
              "cpu_s=%.3f maxrss_kb=%ld",
              (unsigned long long)c.messages_received,
@@ -329,7 +337,7 @@ static void print_summary(struct loop *l)
                                    ? st.points_rescued : sst.points_dropped)),
              (unsigned long long)sst.append_errors,
              (unsigned long long)st.points_replayed,
-             mqtt_in_duplicates(l->mqtt),
+             mqtt_in_duplicates(l->mqtt), mqtt_in_restamped(l->mqtt),
              (long long)c.first_rx_ns, (long long)c.last_rx_ns, cpu, ru.ru_maxrss);
 }
 
@@ -445,6 +453,7 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
         rc = 1;
         goto out;
     }
+    open_spool(&l);     /* first: the MQTT client's redelivery log is in it */
     l.mqtt = make_mqtt(&l, mqtt_pw, err, sizeof(err));
     memset(mqtt_pw, 0, sizeof(mqtt_pw));
     if (!l.mqtt) {
@@ -452,7 +461,6 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
         rc = 1;
         goto out;
     }
-    open_spool(&l);
     open_status_server(&l);
     LOG_INFO("hub", "kompos-hub %s started: site '%s', broker %s:%d, InfluxDB %s (api %s)",
              KOMPOS_VERSION, cfg->site, cfg->mqtt.host, cfg->mqtt.port,

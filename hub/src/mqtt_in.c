@@ -8,10 +8,14 @@
 #include <string.h>
 
 #include "log.h"
+#include "spool.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 #define READS_PER_WAKEUP   20000   /* bound the work of one wakeup */
-#define DEDUP_IDS          65536   /* MQTT message ids are 16-bit */
+/* The broker resends only what was in flight when the hub died: ids at
+ * most this far before the last one taken in (a wakeup reads at most
+ * READS_PER_WAKEUP messages before the PUBACKs go out). */
+#define RESEND_WINDOW      (READS_PER_WAKEUP + 1000)
 /* With TLS, OpenSSL may hold decrypted bytes the socket no longer shows
  * as readable: keep reading a few times after a read without a message
  * (each costs one recv() that says EAGAIN), and once per tick. */
@@ -45,9 +49,11 @@ struct mqtt_in {
      * message id, topic and payload (the hash of the last message taken in
      * under each id) and skipped; checking stops at the first message that
      * is new, since redeliveries come first. */
-    uint32_t *seen;                 /* DEDUP_IDS hashes, by message id     */
+    struct spool_rxlog *rx;         /* hashes and stamps, by message id    */
     int checking;                   /* still in the redelivery phase       */
     unsigned long long duplicates;  /* redeliveries skipped               */
+    unsigned long long restamped;   /* ... taken in again after a restart */
+    hub_real_ns last_stamp;
     uint64_t rng;
     struct ratelog down_log;
     hub_mono_ms now;            /* the loop's now, for callbacks          */
@@ -203,10 +209,18 @@ static void on_message(struct mosquitto *mosq, void *ud,
     size_t len = (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0);
     const unsigned char *p;
     uint64_t h = 1469598103934665603ULL;    /* FNV-1a over topic, NUL, payload */
-    size_t i, id;
+    hub_real_ns stamp;
+    uint16_t id;
+    size_t i;
 
     (void)mosq;
-    if (msg->qos > 0 && m->seen) {
+    /* strictly increasing, so that equal stamps never need the hub's
+     * "one ns after the previous reading" rule (a resend must be able to
+     * get exactly its first stamp back) */
+    stamp = clock_real_ns();
+    if (stamp <= m->last_stamp)
+        stamp = m->last_stamp + 1;
+    if (msg->qos > 0 && m->rx) {
         for (p = (const unsigned char *)msg->topic; *p; p++)
             h = (h ^ *p) * 1099511628211ULL;
         h = (h ^ 0) * 1099511628211ULL;
@@ -214,23 +228,41 @@ static void on_message(struct mosquitto *mosq, void *ud,
         for (i = 0; i < len; i++)
             h = (h ^ p[i]) * 1099511628211ULL;
         h = (h ^ (h >> 32)) | 1;        /* 32 bits; 0 marks an unused id */
-        id = (size_t)msg->mid & (DEDUP_IDS - 1);
+        id = (uint16_t)msg->mid;
         if (m->checking) {
-            if (m->seen[id] == (uint32_t)h) {
+            hub_real_ns first = 0;
+
+            switch (spool_rxlog_check(m->rx, id, (uint32_t)h, &first)) {
+            case SPOOL_RX_SEEN:
                 m->duplicates++;
                 return;         /* acknowledged again, not taken in twice */
+            case SPOOL_RX_RESTAMP:
+                m->restamped++; /* the dead process took it in */
+                m->msgs++;
+                m->cb(m->ctx, msg->topic, msg->payload, len, first);
+                return;
+            case SPOOL_RX_NEW:
+                break;
             }
             m->checking = 0;    /* the first new message ends the phase */
+            spool_rxlog_forget_earlier(m->rx);
         }
-        m->seen[id] = (uint32_t)h;
+        /* in the log before the message is decoded: before any PUBACK */
+        spool_rxlog_put(m->rx, id, (uint32_t)h, stamp);
     }
+    m->last_stamp = stamp;
     m->msgs++;
-    m->cb(m->ctx, msg->topic, msg->payload, len);
+    m->cb(m->ctx, msg->topic, msg->payload, len, stamp);
 }
 
 unsigned long long mqtt_in_duplicates(const struct mqtt_in *m)
 {
     return m->duplicates;
+}
+
+unsigned long long mqtt_in_restamped(const struct mqtt_in *m)
+{
+    return m->restamped;
 }
 
 /* OpenSSL asks for the pass phrase of an encrypted key on the terminal
@@ -338,9 +370,28 @@ struct mqtt_in *mqtt_in_new(const struct mqtt_in_cfg *cfg, mqtt_msg_cb cb,
     m->rng = (uint64_t)clock_real_ns() | 1;
     m->down_log.interval_ms = 60000;
     m->subs = calloc(cfg->nsubscriptions ? cfg->nsubscriptions : 1, sizeof(char *));
-    m->seen = calloc(DEDUP_IDS, sizeof(*m->seen));
-    if (!m->host || !m->subs || !m->seen)
+    if (!m->host || !m->subs)
         goto nomem;
+    {
+        /* the session the ids belong to: another broker or client id
+         * starts an empty log */
+        char why[600];
+        uint64_t key = 1469598103934665603ULL;
+        const char *parts[2] = { m->host, cfg->client_id ? cfg->client_id : "" };
+
+        for (i = 0; i < 2; i++) {
+            for (const char *c = parts[i]; *c; c++)
+                key = (key ^ (unsigned char)*c) * 1099511628211ULL;
+            key = (key ^ 0) * 1099511628211ULL;
+        }
+        key ^= (uint64_t)(unsigned)cfg->port;
+        m->rx = spool_rxlog_open(cfg->rxlog_path, key, RESEND_WINDOW, why, sizeof(why));
+        if (!m->rx)
+            goto nomem;
+        if (why[0])
+            LOG_WARN("mqtt", "redelivery log: %s; kept in memory only: after a restart, "
+                     "a QoS 1 message the broker resends becomes a second point", why);
+    }
     for (i = 0; i < cfg->nsubscriptions; i++) {
         m->subs[i] = dupstr(cfg->subscriptions[i]);
         if (!m->subs[i])
@@ -393,7 +444,7 @@ void mqtt_in_free(struct mqtt_in *m)
     }
     for (i = 0; i < m->nsubs; i++)
         free(m->subs[i]);
-    free(m->seen);
+    spool_rxlog_close(m->rx);
     free(m->subs);
     free(m->host);
     free(m->tls_ca_file);

@@ -51,10 +51,19 @@ struct mqtt_in_cfg {
     int tls_insecure;           /* 1: do not check that the certificate
                                  * names host (mqtt.tls_verify_hostname =
                                  * false); a WARN at mqtt_in_new()        */
+    /* The redelivery log (spool.h, spool_rxlog): "" or NULL = memory only,
+     * so QoS 1 resends after a restart of the hub are not recognised. */
+    const char *rxlog_path;
 };
 
+/* stamp: the wall time to stamp the message's readings with when its
+ * payload has none. Strictly increasing within the process; for a QoS 1
+ * message the hub had already taken in before a restart (the broker sends
+ * it again), the stamp it got the first time, so that it becomes the same
+ * InfluxDB point again and not a second one. */
 typedef void (*mqtt_msg_cb)(void *ctx, const char *topic,
-                            const void *payload, size_t len);
+                            const void *payload, size_t len,
+                            hub_real_ns stamp);
 
 /* Called before packets (acknowledgements) are written to the broker. */
 typedef void (*mqtt_before_write_cb)(void *ctx);
@@ -94,10 +103,15 @@ int mqtt_in_connected(const struct mqtt_in *m);
  * reconnect the broker first resends what it has no PUBACK for; a message
  * whose id, topic and payload equal the last one taken in under that id,
  * before the first new message after the connect, is such a redelivery.
- * (Not across a restart of the hub: its memory is gone, and the broker's
- * resend after a kill -9 between the spool write and the PUBACK becomes a
- * second point.) */
+ * The ids and hashes (and the stamps) are kept in the rx log, so this also
+ * works across a restart (kill -9 between the spool write and the PUBACK):
+ * such a message was taken in by the dead process, maybe spooled, maybe
+ * not; it is taken in again with its first stamp (mqtt_in_restamped()
+ * counts these), which makes the same point and never a second one. */
 unsigned long long mqtt_in_duplicates(const struct mqtt_in *m);
+
+/* Redeliveries after a restart taken in again with their first stamp. */
+unsigned long long mqtt_in_restamped(const struct mqtt_in *m);
 
 /* Send DISCONNECT and stop reconnecting (shutdown). */
 void mqtt_in_stop(struct mqtt_in *m);

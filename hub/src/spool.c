@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -720,4 +722,164 @@ int spool_release(struct spool *s, uint64_t pos, hub_mono_ms now)
 void spool_get_stats(const struct spool *s, struct spool_stats *st)
 {
     *st = s->st;
+}
+
+/* ---- the redelivery log ------------------------------------------------ */
+
+#define RX_IDS    65536u
+#define RX_HDR    64u
+#define RX_MAGIC  "KRX1"
+#define RX_VER    1u
+#define RX_SIZE   (RX_HDR + RX_IDS * 4u + RX_IDS * 8u)
+
+struct spool_rxlog {
+    unsigned char *map;         /* RX_SIZE bytes: mapped file, or malloc  */
+    int mapped;
+    uint32_t *hash;             /* by message id; 0 = unused               */
+    int64_t *stamp;
+    unsigned char *last_mid;    /* u32 in the header                       */
+    uint32_t earlier_last;      /* the earlier process's last id           */
+    uint32_t max_back;
+    int has_earlier;            /* entries may be from an earlier process */
+    unsigned char mine[RX_IDS / 8];     /* 1: entry written (or restamped)
+                                           by this process                 */
+};
+
+static void rx_layout(struct spool_rxlog *t)
+{
+    t->hash = (uint32_t *)(void *)(t->map + RX_HDR);
+    t->stamp = (int64_t *)(void *)(t->map + RX_HDR + RX_IDS * 4u);
+    t->last_mid = t->map + 12;
+}
+
+static void rx_reset(struct spool_rxlog *t, uint64_t key)
+{
+    memset(t->map, 0, RX_SIZE);
+    memcpy(t->map, RX_MAGIC, 4);
+    put32(t->map + 4, RX_VER);
+    memcpy(t->map + 16, &key, 8);
+}
+
+/* Map the file; returns 0, or -1 with a message in err. */
+static int rx_map(struct spool_rxlog *t, const char *path, uint64_t key,
+                  char *err, size_t errlen)
+{
+    struct stat sb;
+    uint64_t k;
+    void *p;
+    int fd, rc;
+
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &sb) != 0 || ((uint64_t)sb.st_size != RX_SIZE &&
+                                ftruncate(fd, 0) != 0)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* blocks allocated now: a store into the mapping never meets ENOSPC */
+    rc = posix_fallocate(fd, 0, (off_t)RX_SIZE);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(rc));
+        close(fd);
+        return -1;
+    }
+    p = mmap(NULL, RX_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+        return -1;
+    }
+    t->map = p;
+    t->mapped = 1;
+    memcpy(&k, t->map + 16, 8);
+    if (memcmp(t->map, RX_MAGIC, 4) != 0 || get32(t->map + 4) != RX_VER || k != key)
+        rx_reset(t, key);
+    return 0;
+}
+
+struct spool_rxlog *spool_rxlog_open(const char *path, uint64_t key,
+                                     uint32_t max_back, char *err,
+                                     size_t errlen)
+{
+    struct spool_rxlog *t = calloc(1, sizeof(*t));
+
+    if (errlen)
+        err[0] = '\0';
+    if (!t)
+        return NULL;
+    t->max_back = max_back;
+    if (!path || !path[0] || rx_map(t, path, key, err, errlen) != 0) {
+        t->map = calloc(1, RX_SIZE);
+        if (!t->map) {
+            free(t);
+            return NULL;
+        }
+        rx_reset(t, key);
+    }
+    rx_layout(t);
+    /* every entry there is is from an earlier process; not scanned (the
+     * pages are only read when a message id needs them) */
+    t->earlier_last = get32(t->last_mid) & (RX_IDS - 1);
+    t->has_earlier = 1;
+    return t;
+}
+
+void spool_rxlog_close(struct spool_rxlog *t)
+{
+    if (!t)
+        return;
+    if (t->mapped)
+        munmap(t->map, RX_SIZE);
+    else
+        free(t->map);
+    free(t);
+}
+
+int spool_rxlog_persistent(const struct spool_rxlog *t)
+{
+    return t->mapped;
+}
+
+enum spool_rx spool_rxlog_check(struct spool_rxlog *t, uint16_t mid,
+                                uint32_t hash, int64_t *stamp)
+{
+    uint32_t id = mid, bit = 1u << (id & 7);
+
+    if (t->hash[id] != hash)
+        return SPOOL_RX_NEW;
+    if (!t->has_earlier || (t->mine[id >> 3] & bit))
+        return SPOOL_RX_SEEN;
+    t->mine[id >> 3] |= (unsigned char)bit;
+    /* the broker resends what was in flight: ids shortly before the last
+     * one the earlier process took in; an old entry that only looks the
+     * same (same topic and value 65536 ids ago) is a new message */
+    if (((t->earlier_last - id) & (RX_IDS - 1)) > t->max_back)
+        return SPOOL_RX_NEW;
+    *stamp = t->stamp[id];
+    return SPOOL_RX_RESTAMP;
+}
+
+void spool_rxlog_put(struct spool_rxlog *t, uint16_t mid, uint32_t hash,
+                     int64_t stamp)
+{
+    uint32_t id = mid;
+
+    /* the stamp before the hash that makes the entry match: a kill between
+     * the two stores must not pair the new hash with the old stamp */
+    t->stamp[id] = stamp;
+    atomic_signal_fence(memory_order_release);
+    t->hash[id] = hash;
+    atomic_signal_fence(memory_order_release);
+    put32(t->last_mid, id);
+    if (t->has_earlier)
+        t->mine[id >> 3] |= (unsigned char)(1u << (id & 7));
+}
+
+void spool_rxlog_forget_earlier(struct spool_rxlog *t)
+{
+    t->has_earlier = 0;
 }

@@ -110,4 +110,71 @@ int spool_release(struct spool *s, uint64_t pos, hub_mono_ms now);
 
 void spool_get_stats(const struct spool *s, struct spool_stats *st);
 
+/* ---- the redelivery log ----------------------------------------------
+ *
+ * QoS 1 after a kill -9: the broker sends again, with the same message id,
+ * what it has no PUBACK for. A message the dead hub had already taken in
+ * (and maybe spooled) must then get the timestamp it got the first time,
+ * so that writing it again makes the same InfluxDB point (a replay is
+ * idempotent) instead of a second one.
+ *
+ * The rx log is a fixed-size file "rxlog" in the spool folder, mapped with
+ * mmap(MAP_SHARED): for each of the 65536 message ids the hash of the last
+ * message taken in under it and the time it was stamped with, plus the
+ * last id taken in. An entry is written before the message is decoded, so
+ * before any PUBACK for it can leave; a store into the mapping is in the
+ * page cache at once and survives the process being killed (not a power
+ * cut: the kernel writes the pages back within its dirty expiry, ~30 s).
+ * The file's blocks are allocated up front (posix_fallocate), so a full
+ * disk never makes a store fault. Without a path, or when the file cannot
+ * be used, the table is in memory only (redeliveries within one process
+ * are still recognised).
+ *
+ * Layout (little-endian on every platform the hub runs on; the file is
+ * local and rebuilt when its header does not match): 64-byte header
+ * "KRX1" | u32 version | u64 key | u32 last id | zero padding, then
+ * u32 hash[65536], then i64 stamp[65536]. A different key (another broker
+ * or client id) empties the table. 768 KiB. */
+
+struct spool_rxlog;         /* opaque */
+
+enum spool_rx {
+    SPOOL_RX_NEW,           /* not seen: take it in (and spool_rxlog_put) */
+    SPOOL_RX_SEEN,          /* taken in by this process: skip it          */
+    SPOOL_RX_RESTAMP        /* taken in by an earlier process: take it in
+                               again with its first stamp (*stamp)        */
+};
+
+/* Open (create) the rx log at path for the session 'key' (a hash of the
+ * broker and client id); path NULL or "": memory only. Entries found in
+ * the file are "earlier": spool_rxlog_check() answers SPOOL_RX_RESTAMP for
+ * them (once), when the id is at most max_back ids before the last id
+ * the earlier process took in (the broker resends only what was in
+ * flight). Returns NULL only when out of memory; a file that cannot be
+ * used gives a memory-only table and a message in err (err[0] == '\0'
+ * otherwise). */
+struct spool_rxlog *spool_rxlog_open(const char *path, uint64_t key,
+                                     uint32_t max_back, char *err,
+                                     size_t errlen);
+
+/* Unmap and close. Accepts NULL. */
+void spool_rxlog_close(struct spool_rxlog *t);
+
+/* 1 when the table is backed by the file. */
+int spool_rxlog_persistent(const struct spool_rxlog *t);
+
+/* Is the message (id, hash of topic and payload; hash != 0) one that was
+ * taken in already? See enum spool_rx. A RESTAMP answer is given once
+ * per entry: asked again, it is SEEN. */
+enum spool_rx spool_rxlog_check(struct spool_rxlog *t, uint16_t mid,
+                                uint32_t hash, int64_t *stamp);
+
+/* Record that the message (id, hash != 0) was taken in with 'stamp'. */
+void spool_rxlog_put(struct spool_rxlog *t, uint16_t mid, uint32_t hash,
+                     int64_t stamp);
+
+/* Forget which entries are from an earlier process (call when the first
+ * new message after the first connect shows the resends are over). */
+void spool_rxlog_forget_earlier(struct spool_rxlog *t);
+
 #endif /* HUB_SPOOL_H */

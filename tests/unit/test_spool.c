@@ -1676,6 +1676,196 @@ END_TEST
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* ---- the redelivery log --------------------------------------------- */
+
+#define RX_FILE_SIZE (64 + 65536 * 4 + 65536 * 8)      /* spool.h layout */
+
+static struct spool_rxlog *rx_open(uint64_t key, uint32_t max_back)
+{
+    char path[200], err[300];
+    struct spool_rxlog *t;
+
+    snprintf(path, sizeof(path), "%s/rxlog", tmpdir);
+    t = spool_rxlog_open(path, key, max_back, err, sizeof(err));
+    ck_assert_ptr_nonnull(t);
+    ck_assert_msg(err[0] == '\0', "unexpected message: %s", err);
+    ck_assert_int_eq(spool_rxlog_persistent(t), 1);
+    return t;
+}
+
+static enum spool_rx rx_check(struct spool_rxlog *t, uint16_t mid, uint32_t h,
+                              int64_t *stamp)
+{
+    *stamp = -1;
+    return spool_rxlog_check(t, mid, h, stamp);
+}
+
+/* In one process: a message seen under its id is SEEN; another payload
+ * under the same id, or another id, is NEW; stamps are not handed out. */
+START_TEST(rxlog_in_memory)
+{
+    char err[100];
+    struct spool_rxlog *t = spool_rxlog_open(NULL, 1, 1000, err, sizeof(err));
+    int64_t st;
+
+    ck_assert_ptr_nonnull(t);
+    ck_assert_str_eq(err, "");
+    ck_assert_int_eq(spool_rxlog_persistent(t), 0);
+    ck_assert_int_eq(rx_check(t, 5, 0x1234, &st), SPOOL_RX_NEW);
+    spool_rxlog_put(t, 5, 0x1234, 777);
+    ck_assert_int_eq(rx_check(t, 5, 0x1234, &st), SPOOL_RX_SEEN);
+    ck_assert_int_eq(st, -1);
+    ck_assert_int_eq(rx_check(t, 5, 0x1235, &st), SPOOL_RX_NEW);
+    ck_assert_int_eq(rx_check(t, 6, 0x1234, &st), SPOOL_RX_NEW);
+    spool_rxlog_put(t, 65535, 0x99, 778);
+    ck_assert_int_eq(rx_check(t, 65535, 0x99, &st), SPOOL_RX_SEEN);
+    spool_rxlog_close(t);
+    spool_rxlog_close(NULL);
+}
+END_TEST
+
+/* A process killed with SIGKILL (no close, no msync) right after its puts:
+ * the next one gets each entry's stamp back once, then SEEN. */
+START_TEST(rxlog_survives_sigkill)
+{
+    struct spool_rxlog *t;
+    int64_t st;
+    int status;
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        t = rx_open(42, 1000);
+        spool_rxlog_put(t, 10, 0xabc, 1764295200123456789LL);
+        spool_rxlog_put(t, 11, 0xdef, 1764295200123456790LL);
+        spool_rxlog_put(t, 12, 0x555, 3);
+        spool_rxlog_put(t, 12, 0x556, 4);           /* replaces 0x555 */
+        raise(SIGKILL);
+        _exit(3);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status));
+    ck_assert_int_eq(WTERMSIG(status), SIGKILL);
+
+    t = rx_open(42, 1000);
+    ck_assert_int_eq(rx_check(t, 10, 0xabc, &st), SPOOL_RX_RESTAMP);
+    ck_assert_int_eq(st, 1764295200123456789LL);
+    ck_assert_int_eq(rx_check(t, 10, 0xabc, &st), SPOOL_RX_SEEN);  /* once */
+    ck_assert_int_eq(rx_check(t, 11, 0xdee, &st), SPOOL_RX_NEW);   /* other hash */
+    ck_assert_int_eq(rx_check(t, 11, 0xdef, &st), SPOOL_RX_RESTAMP);
+    ck_assert_int_eq(st, 1764295200123456790LL);
+    ck_assert_int_eq(rx_check(t, 12, 0x555, &st), SPOOL_RX_NEW);
+    ck_assert_int_eq(rx_check(t, 12, 0x556, &st), SPOOL_RX_RESTAMP);
+    ck_assert_int_eq(st, 4);
+    ck_assert_int_eq(rx_check(t, 13, 0xabc, &st), SPOOL_RX_NEW);
+    spool_rxlog_close(t);
+}
+END_TEST
+
+/* After forget_earlier, matching entries of the earlier run are SEEN (the
+ * in-process rule), and new puts are SEEN too. Closed and reopened, the
+ * newest puts are "earlier" again. */
+START_TEST(rxlog_forget_earlier)
+{
+    struct spool_rxlog *t = rx_open(7, 1000);
+    int64_t st;
+
+    spool_rxlog_put(t, 100, 0x10, 1000);
+    spool_rxlog_close(t);
+    t = rx_open(7, 1000);
+    spool_rxlog_forget_earlier(t);
+    ck_assert_int_eq(rx_check(t, 100, 0x10, &st), SPOOL_RX_SEEN);
+    spool_rxlog_put(t, 101, 0x11, 2000);
+    ck_assert_int_eq(rx_check(t, 101, 0x11, &st), SPOOL_RX_SEEN);
+    spool_rxlog_close(t);
+    t = rx_open(7, 1000);
+    ck_assert_int_eq(rx_check(t, 101, 0x11, &st), SPOOL_RX_RESTAMP);
+    ck_assert_int_eq(st, 2000);
+    ck_assert_int_eq(rx_check(t, 100, 0x10, &st), SPOOL_RX_RESTAMP);
+    ck_assert_int_eq(st, 1000);
+    spool_rxlog_close(t);
+}
+END_TEST
+
+/* Only ids at most max_back before the earlier process's last id are
+ * resends (also across the 65535 -> 0 wrap); an old entry that matches by
+ * chance is NEW. */
+START_TEST(rxlog_resend_window)
+{
+    struct spool_rxlog *t = rx_open(9, 1000);
+    int64_t st;
+
+    spool_rxlog_put(t, 100, 0xa, 1);
+    spool_rxlog_put(t, 29000, 0xb, 2);       /* 1000 before the last: in   */
+    spool_rxlog_put(t, 28999, 0xe, 5);       /* 1001 before the last: out  */
+    spool_rxlog_put(t, 30000, 0xc, 3);
+    spool_rxlog_close(t);
+    t = rx_open(9, 1000);
+    ck_assert_int_eq(rx_check(t, 100, 0xa, &st), SPOOL_RX_NEW);
+    ck_assert_int_eq(rx_check(t, 28999, 0xe, &st), SPOOL_RX_NEW);
+    ck_assert_int_eq(rx_check(t, 29000, 0xb, &st), SPOOL_RX_RESTAMP);
+    ck_assert_int_eq(st, 2);
+    ck_assert_int_eq(rx_check(t, 30000, 0xc, &st), SPOOL_RX_RESTAMP);
+    ck_assert_int_eq(st, 3);
+    /* a wrap: last id 5, entry at 65530 is 11 before it */
+    spool_rxlog_put(t, 65530, 0xd, 4);
+    spool_rxlog_put(t, 5, 0xf, 6);
+    spool_rxlog_close(t);
+    t = rx_open(9, 1000);
+    ck_assert_int_eq(rx_check(t, 65530, 0xd, &st), SPOOL_RX_RESTAMP);
+    ck_assert_int_eq(st, 4);
+    ck_assert_int_eq(rx_check(t, 30000, 0xc, &st), SPOOL_RX_NEW);  /* 29541 ids after */
+    spool_rxlog_close(t);
+}
+END_TEST
+
+/* Another session key, or a file that is not an rx log, starts empty; the
+ * file always has its full size (blocks allocated). */
+START_TEST(rxlog_other_key_or_garbage_starts_empty)
+{
+    char path[200];
+    struct spool_rxlog *t = rx_open(1, 1000);
+    struct stat sb;
+    int64_t st;
+    FILE *f;
+
+    spool_rxlog_put(t, 1, 0x77, 10);
+    spool_rxlog_close(t);
+    t = rx_open(2, 1000);
+    ck_assert_int_eq(rx_check(t, 1, 0x77, &st), SPOOL_RX_NEW);
+    spool_rxlog_close(t);
+    snprintf(path, sizeof(path), "%s/rxlog", tmpdir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not an rx log", f);
+    fclose(f);
+    t = rx_open(2, 1000);
+    ck_assert_int_eq(rx_check(t, 1, 0x77, &st), SPOOL_RX_NEW);
+    spool_rxlog_close(t);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_size, RX_FILE_SIZE);
+    ck_assert_int_ge((long long)sb.st_blocks * 512, RX_FILE_SIZE);
+}
+END_TEST
+
+/* A path that cannot be used: a table in memory and a message. */
+START_TEST(rxlog_unusable_path_falls_back_to_memory)
+{
+    char path[200], err[300];
+    struct spool_rxlog *t;
+    int64_t st;
+
+    snprintf(path, sizeof(path), "%s/no/such/folder/rxlog", tmpdir);
+    t = spool_rxlog_open(path, 1, 1000, err, sizeof(err));
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(spool_rxlog_persistent(t), 0);
+    ck_assert_ptr_nonnull(strstr(err, "no/such/folder/rxlog: "));
+    spool_rxlog_put(t, 3, 0x33, 1);
+    ck_assert_int_eq(rx_check(t, 3, 0x33, &st), SPOOL_RX_SEEN);
+    spool_rxlog_close(t);
+}
+END_TEST
+
 static Suite *spool_suite(void)
 {
     Suite *s = suite_create("spool");
@@ -1713,6 +1903,12 @@ static Suite *spool_suite(void)
     tcase_add_test(tc, fsync_batched_by_tick);
     tcase_add_loop_test(tc, big_record_round_trip, 0, N(big_seg_cases));
     tcase_add_loop_test(tc, invalid_append_is_refused, 0, N(bad_len_cases));
+    tcase_add_test(tc, rxlog_in_memory);
+    tcase_add_test(tc, rxlog_survives_sigkill);
+    tcase_add_test(tc, rxlog_forget_earlier);
+    tcase_add_test(tc, rxlog_resend_window);
+    tcase_add_test(tc, rxlog_other_key_or_garbage_starts_empty);
+    tcase_add_test(tc, rxlog_unusable_path_falls_back_to_memory);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,9 +4,13 @@
 # SIGKILL three times, each at a random moment, and started again with the same config (QoS 1
 # persistent session: clean_session = false, the same client_id; the same spool). What the dead
 # hub had acknowledged to the broker is in its spool and is sent by the next one; what it had
-# not acknowledged the broker delivers again. Every reading arrives exactly once:
-# count(temp_core_c) equals the number published (a lost reading lowers it; a reading taken in
-# twice would carry a second receipt time and raise it).
+# not acknowledged the broker delivers again. A message the dead hub had taken in but not yet
+# acknowledged comes again with its message id; the hub finds it in its redelivery log (the
+# spool folder's rxlog, spool.h) and gives it the timestamp it got the first time, so that it
+# is the same InfluxDB point again (whether it had reached the spool or not). Every reading
+# arrives exactly once: count(temp_core_c) equals the number published, in all and for each of
+# the 100 series (a lost reading lowers it; a reading taken in twice with a second receipt time
+# would raise it).
 # KOMPOS_SEED=N repeats the kill moments of an earlier run (the seed is printed).
 # Real mosquitto + influxd + kompos-hub + kompos-sim.
 # shellcheck source-path=SCRIPTDIR
@@ -68,6 +72,9 @@ log "messages the broker sent the hub again (DUP, their PUBACK had not reached i
 check_eq "readings in InfluxDB after $KILLS SIGKILLs (exactly those published)" "$N" "$n"
 sleep 2
 check_eq "readings in InfluxDB 2 s later (no late duplicate)" "$N" "$(site_count "$SITE")"
+per_series=$(influx_query kompos "SELECT count(temp_core_c) FROM drum WHERE site='$SITE' GROUP BY id" |
+    cut -f2 | sort | uniq -c | sed 's/^ *//')
+check_eq "series with their reading count (uniq -c: how many series, readings each)" "100 $(( N / 100 ))" "$per_series"
 
 LAST="$KOMPOS_TMP/hub-$(( KILLS + 1 )).log"
 stop_hub 60
@@ -77,9 +84,13 @@ check_eq "last hub summary dropped" 0 "$(summary_get "$LAST" dropped)"
 check_eq "last hub summary spool_dropped" 0 "$(summary_get "$LAST" spool_dropped)"
 check_eq "last hub summary spool_errors" 0 "$(summary_get "$LAST" spool_errors)"
 check_eq "last hub summary spool_pending (everything acknowledged)" 0 "$(summary_get "$LAST" spool_pending)"
+log "last hub: $(summary_get "$LAST" redeliveries_restamped) resent message(s) taken in again with their first stamp (the killed hubs print no summary)"
 for k in $(seq 2 $(( KILLS + 1 ))); do
     line=$(grep -a 'from an earlier run will be sent first' "$KOMPOS_TMP/hub-$k.log" | head -n 1 | sed 's/.*spool: //')
     log "hub $k at start: ${line:-spool empty (everything was acknowledged)}; received $(summary_get "$KOMPOS_TMP/hub-$k.log" received 2>/dev/null || echo '(killed)')"
+    if grep -aq 'redelivery log:' "$KOMPOS_TMP/hub-$k.log"; then
+        fail "hub $k: $(grep -a 'redelivery log:' "$KOMPOS_TMP/hub-$k.log" | head -n 1)"
+    fi
     if grep -aqi 'torn\|damaged' "$KOMPOS_TMP/hub-$k.log"; then
         log "hub $k: $(grep -ai 'torn\|damaged' "$KOMPOS_TMP/hub-$k.log" | head -n 1)"
     fi
