@@ -625,6 +625,9 @@ enum sfault_reason sfault_feed(struct sfault *s, double v, int64_t ts_ns,
                 s->held[s->nheld++] = o;
                 return SF_PENDING;
             }
+            /* a real step: the old level is no reference any more */
+            s->nhist = 0;
+            s->hist_head = 0;
             for (int i = 0; i < s->nheld; i++)
                 release(s, s->held[i], finish(s, s->held[i], c));
             s->nheld = 0;
