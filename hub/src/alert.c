@@ -309,7 +309,8 @@ static void fill_note(const struct alert_engine *e, const struct inst *in,
     n->value = in->value;
     n->threshold = (in->sev == ALERT_CRIT && !isnan(r->crit_threshold) &&
                     r->severity != ALERT_CRIT) ? r->crit_threshold : r->threshold;
-    n->since_ts_ns = in->since_ts;
+    n->since_ts_ns = (what == NOTE_NODATA || what == NOTE_NODATA_END)
+                         ? in->last_ts : in->since_ts;
     n->ts_ns = in->last_ts;
 }
 
