@@ -6,6 +6,7 @@
 #include "route.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1451,8 +1452,9 @@ static long long ri(struct rd *d, long long lo, long long hi)
     }
     memcpy(tmp, t, n);
     tmp[n] = '\0';
+    errno = 0;
     v = strtoll(tmp, &e, 10);
-    if (*e || e == tmp || v < lo || v > hi) {
+    if (errno || *e || e == tmp || v < lo || v > hi) {
         d->bad = 1;
         return 0;
     }
@@ -1505,9 +1507,15 @@ int router_load(struct router *r, const char *text)
             first = 0;
             continue;
         }
+        if ((size_t)(nl - p) == 3 && strncmp(p, "end", 3) == 0) {
+            ended = 1;
+            kind = '.';
+        }
         if (want_e && kind != 'e')
             goto bad;
         switch (kind) {
+        case '.':
+            break;
         case 'a': {
             struct ralert a;
 
@@ -1525,7 +1533,8 @@ int router_load(struct router *r, const char *text)
             a.rem_due = ri(&d, TMIN, TMAX);
             a.rem_n = (uint32_t)ri(&d, 0, UINT32_MAX);
             a.esc_due = ri(&d, TMIN, TMAX);
-            if (!line_done(&d) || !a.id[0] || na == ROUTE_MAX_ALERTS)
+            if (!line_done(&d) || !a.id[0] || na == ROUTE_MAX_ALERTS ||
+                find_alert(t, a.id))
                 goto bad;
             t->al[na] = a;
             cur_a = &t->al[na++];
@@ -1618,10 +1627,6 @@ int router_load(struct router *r, const char *text)
                 goto bad;
             break;
         default:
-            if ((size_t)(nl - p) == 3 && strncmp(p, "end", 3) == 0) {
-                ended = 1;
-                break;
-            }
             goto bad;
         }
     }
