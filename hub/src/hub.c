@@ -7,6 +7,7 @@
 #include <math.h>
 #include <unistd.h>
 
+#include "compost.h"
 #include "decode.h"
 #include "hub_err.h"
 #include "lineproto.h"
@@ -38,6 +39,8 @@ struct hub {
     hub_mono_ms now;            /* for the writer's event callback       */
     struct spool *sp;           /* borrowed, may be NULL                 */
     struct spool_stats sp_seen; /* what was already logged               */
+    struct compost *comp;       /* drum/tank state machines, or NULL     */
+    struct ratelog comp_log;
     struct ratelog spool_log;
 };
 
@@ -132,6 +135,12 @@ struct hub *hub_new(const struct hub_config *cfg, const char *influx_secret,
     h->drop_log.interval_ms = 10000;
     h->retry_log.interval_ms = 30000;
     h->spool_log.interval_ms = 60000;
+    h->comp_log.interval_ms = 600000;
+    if (cfg->compost.enabled) {
+        h->comp = compost_new(cfg, h->out, err, errlen);
+        if (!h->comp)
+            goto fail;
+    }
     return h;
 fail:
     hub_free(h);
@@ -142,6 +151,13 @@ void hub_free(struct hub *h)
 {
     if (!h)
         return;
+    if (h->comp) {
+        char err[512];
+
+        if (compost_save_due(h->comp, 0, 1, err, sizeof(err)) != HUB_OK)
+            LOG_ERROR("compost", "cannot save the state file: %s", err);
+        compost_free(h->comp);
+    }
     decoder_free(h->dec);
     series_reg_free(h->reg);
     influx_out_free(h->out);
@@ -174,6 +190,21 @@ int hub_reconfigure(struct hub *h, const struct hub_config *cfg,
 
     if (influx_out_cfg_from(cfg, influx_secret, &ocfg, err, errlen) != HUB_OK)
         return HUB_EINVAL;
+    if (cfg->compost.enabled && h->comp &&
+        compost_reconfigure(h->comp, cfg, err, errlen) != HUB_OK)
+        return HUB_EINVAL;
+    if (cfg->compost.enabled && !h->comp) {
+        h->comp = compost_new(cfg, h->out, err, errlen);
+        if (!h->comp)
+            return HUB_EINVAL;
+    } else if (!cfg->compost.enabled && h->comp) {
+        char why[512];
+
+        if (compost_save_due(h->comp, 0, 1, why, sizeof(why)) != HUB_OK)
+            LOG_ERROR("compost", "cannot save the state file: %s", why);
+        compost_free(h->comp);
+        h->comp = NULL;
+    }
     if (setup(h, cfg, err, errlen) != HUB_OK) {
         h->dec = old;
         return HUB_EINVAL;
@@ -380,6 +411,10 @@ static void handle_event(struct hub *h, const struct message *m,
     if (lp_end(&l, ts) == HUB_OK) {
         influx_out_commit(h->out, 1, now);
         h->c.events++;
+        if (h->comp) {
+            compost_on_event(h->comp, m, ts);
+            compost_after_message(h->comp, now);
+        }
     } else {
         h->c.encode_errors++;
         reject_message(h, m->event, "bad_event", "the event could not be encoded", now);
@@ -461,7 +496,11 @@ static void handle_readings(struct hub *h, const struct message *m,
         ring_push(s->ring, ts, m->fields[i].value);
         if (stats_window_add(&s->win, h->window_ns, ts, m->fields[i].value, &closed))
             write_stats(h, s, &closed, now);
+        if (h->comp)
+            compost_feed(h->comp, s, m->fields[i].value, ts, now);
     }
+    if (h->comp)
+        compost_after_message(h->comp, now);
 }
 
 void hub_on_message(struct hub *h, const char *topic, const void *payload,
@@ -511,6 +550,8 @@ static void expire_one(struct series *s, void *ctx)
     if (s->win.count && e->wall - s->last_rx_wall_ns >= e->h->window_ns &&
         stats_window_expire(&s->win, e->h->window_ns, e->wall, e->h->window_ns, &r))
         write_stats(e->h, s, &r, e->now);
+    if (e->h->comp)
+        compost_check_stale(e->h->comp, s, e->wall, e->now);
 }
 
 void hub_write_self_metrics(struct hub *h, hub_mono_ms now, hub_real_ns wall)
@@ -574,6 +615,15 @@ hub_mono_ms hub_tick(struct hub *h, hub_mono_ms now, hub_real_ns wall)
         h->next_self = now + (hub_mono_ms)h->cfg->stats.self_interval_s * 1000;
     }
     watch_spool(h, now);
+    if (h->comp) {
+        char err[512];
+        uint64_t held = 0;
+
+        if (compost_save_due(h->comp, now, 0, err, sizeof(err)) != HUB_OK &&
+            ratelog_due(&h->comp_log, now, &held))
+            LOG_ERROR("compost", "cannot save the state file: %s; batches and hours live in "
+                      "memory only until it works again", err);
+    }
     next = influx_out_tick(h->out, now);
     if (h->next_expire - now < next)
         next = h->next_expire - now;

@@ -35,6 +35,7 @@ static void setup(void)
     free(cfg.site);
     cfg.site = strdup("s1");
     ck_assert_ptr_nonnull(cfg.site);
+    cfg.compost.enabled = 0;            /* test_compost.c covers the state machines */
     cfg.influx.batch_size = 1000;       /* batches leave by age in these tests */
     cfg.influx.flush_interval_ms = 100;
     memset(&cfg2, 0, sizeof(cfg2));
@@ -780,7 +781,8 @@ START_TEST(from_config_text)
         "  gzip = false;\n"
         "};\n"
         "limits = { max_series = 5; };\n"
-        "stats = { window_s = 60; };\n";
+        "stats = { window_s = 60; };\n"
+        "compost = { enabled = false; };\n";
     const struct fake_transport_req *r;
 
     config_free(&cfg);
@@ -831,6 +833,7 @@ START_TEST(reconfigure_keeps_queue)
     msg("kube/s1/drum/3/temp_core_c", "56.25", T0, W0);
     ck_assert_int_eq(config_defaults(&cfg2), HUB_OK);
     cfg2.influx.gzip = 0;
+    cfg2.compost.enabled = 0;
     cfg2.influx.flush_interval_ms = 100;
     ck_assert_int_eq(hub_reconfigure(h, &cfg2, "", err, sizeof(err)), HUB_OK);
     msg("kube/s1/drum/3/temp_core_c", "56.5", T0, W0);
@@ -918,6 +921,7 @@ START_TEST(reconfigure_applies_max_series)
     ck_assert_uint_eq(counters().series_overflow, 1);
     ck_assert_int_eq(config_defaults(&cfg2), HUB_OK);
     cfg2.influx.gzip = 0;
+    cfg2.compost.enabled = 0;
     cfg2.influx.flush_interval_ms = 100;
     cfg2.limits.max_series = 10;
     ck_assert_int_eq(hub_reconfigure(h, &cfg2, "", err, sizeof(err)), HUB_OK);
