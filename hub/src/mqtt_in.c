@@ -53,6 +53,7 @@ struct mqtt_in {
     int checking;                   /* still in the redelivery phase       */
     unsigned long long duplicates;  /* redeliveries skipped               */
     unsigned long long restamped;   /* ... taken in again after a restart */
+    unsigned long long restamped_logged;
     hub_real_ns last_stamp;
     uint64_t rng;
     struct ratelog down_log;
@@ -245,6 +246,11 @@ static void on_message(struct mosquitto *mosq, void *ud,
                 break;
             }
             m->checking = 0;    /* the first new message ends the phase */
+            if (m->restamped > m->restamped_logged)
+                LOG_INFO("mqtt", "%llu message(s) the broker sent again had been taken in "
+                         "before the restart: given their first timestamps",
+                         m->restamped - m->restamped_logged);
+            m->restamped_logged = m->restamped;
             spool_rxlog_forget_earlier(m->rx);
         }
         /* in the log before the message is decoded: before any PUBACK */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "stats.h"
 
+#include <float.h>
+#include <math.h>
 #include <string.h>
 
 void stats_window_init(struct stats_window *w)
@@ -17,6 +19,33 @@ static int64_t align_down(int64_t ts, int64_t window_ns)
     return ts - r;
 }
 
+/* *sum * 2^*e += v, never reaching Inf: when the sum would pass DBL_MAX it
+ * is halved (and *e grows). Only finite readings are added. */
+static void sum_add(double *sum, int *e, double v)
+{
+    double s = *e ? *sum + ldexp(v, -*e) : *sum + v;
+
+    while (isinf(s) && *e < 2 * DBL_MAX_EXP) {
+        *sum /= 2.0;
+        (*e)++;
+        s = *sum + ldexp(v, -*e);
+    }
+    *sum = s;
+}
+
+/* The mean of n readings whose sum is sum * 2^e: between their min and
+ * max, so finite (rounding at DBL_MAX is kept to DBL_MAX). */
+static double sum_mean(double sum, int e, uint64_t n)
+{
+    double m = sum / (double)n;
+
+    if (e)
+        m = ldexp(m, e);
+    if (isinf(m))
+        m = m > 0 ? DBL_MAX : -DBL_MAX;
+    return m;
+}
+
 static void close_window(struct stats_window *w, int64_t window_ns,
                          struct stats_result *out)
 {
@@ -24,7 +53,7 @@ static void close_window(struct stats_window *w, int64_t window_ns,
     w->closed_end = w->start_ns + window_ns;
     out->start_ns = w->start_ns;
     out->count = w->count;
-    out->mean = (double)(w->sum / (long double)w->count);
+    out->mean = sum_mean(w->sum, w->sum_exp, w->count);
     out->min = w->min;
     out->max = w->max;
     out->last = w->last;
@@ -46,11 +75,12 @@ int stats_window_add(struct stats_window *w, int64_t window_ns,
     if (!w->count) {
         w->start_ns = start;
         w->sum = 0.0;
+        w->sum_exp = 0;
         w->min = v;
         w->max = v;
     }
     w->count++;
-    w->sum += (long double)v;
+    sum_add(&w->sum, &w->sum_exp, v);
     if (v < w->min)
         w->min = v;
     if (v > w->max)
@@ -84,6 +114,7 @@ uint64_t stats_from_ring(const struct ring *r, int64_t since_ns,
     struct sample smp;
     const struct sample *s = &smp;
     double sum = 0.0;
+    int e = 0;
     uint64_t n = 0;
     size_t i;
 
@@ -102,11 +133,11 @@ uint64_t stats_from_ring(const struct ring *r, int64_t since_ns,
             out->max = s->v;
         if (n == 0 || s->ts_ns < out->start_ns)
             out->start_ns = s->ts_ns;
-        sum += s->v;
+        sum_add(&sum, &e, s->v);
         n++;
     }
     out->count = n;
     if (n)
-        out->mean = sum / (double)n;
+        out->mean = sum_mean(sum, e, n);
     return n;
 }

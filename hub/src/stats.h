@@ -22,7 +22,14 @@ struct stats_result {
 struct stats_window {
     int64_t start_ns;   /* start of the open window   */
     uint64_t count;     /* 0 = no open window         */
-    long double sum;    /* wider: two finite readings may sum past DBL_MAX */
+    double sum;         /* the readings' sum is sum * 2^sum_exp: when
+                           adding one would pass DBL_MAX, sum is halved
+                           and sum_exp grows (a plain double sum would
+                           reach Inf; long double is only double on armhf).
+                           sum_exp stays 0 for any real sensor, and then
+                           the mean is exactly sum / count, as InfluxDB's
+                           mean() of the same points.                   */
+    int sum_exp;
     double min, max, last;
     int closed_any;     /* 1 once a window was emitted                 */
     int64_t closed_end; /* end of the last emitted window; a later reading

@@ -16,8 +16,16 @@
 # Third-party leaks are suppressed with reasons: tests/fuzz/lsan.supp (LeakSanitizer) and
 # tests/fuzz/valgrind.supp (valgrind). Both functions return non-zero on any error.
 #
+# run_valgrind_integration_test NAME runs tests/integration/NAME.sh with the hub under valgrind
+# memcheck (KOMPOS_HUB_WRAPPER, honoured by start_hub in servers.sh) and the message counts
+# divided by KOMPOS_VALGRIND_SCALE (KOMPOS_SCALE, default 20: valgrind runs the hub 20 to 50
+# times slower), then reads every valgrind log the test's hubs left: a memory error or a
+# definite leak in any of them (also in a hub killed with SIGKILL, whose log has no summary)
+# fails it, as does the test itself. KOMPOS_VALGRIND_IT_TESTS is the subset scripts/test runs.
+#
 # Environment: KOMPOS_ASAN_BUILD_DIR, KOMPOS_ASAN_CC, KOMPOS_JOBS (build jobs, default 2),
-# KOMPOS_VALGRIND_TIMEOUT (seconds per test binary, default 1800).
+# KOMPOS_VALGRIND_TIMEOUT (seconds per test binary, default 1800), KOMPOS_VALGRIND_SCALE,
+# KOMPOS_VALGRIND_IT_TESTS.
 
 if [ -n "${KOMPOS_SANITIZE_SH:-}" ]; then return 0; fi
 KOMPOS_SANITIZE_SH=1
@@ -97,4 +105,61 @@ run_valgrind_unit_suites() {
     [ "$n" -gt 0 ] || { log "no unit test binaries in $dir/tests"; return 1; }
     if [ "$failed" -eq 0 ]; then ok "$n unit suites under valgrind"; else log "FAIL: unit suites under valgrind"; fi
     return "$failed"
+}
+
+# The integration tests whose hubs run under valgrind in scripts/test (about 3 minutes together
+# on a 2-core machine at scale 20): the whole QoS 1 data path with the spool and InfluxDB
+# (sigterm_flush: flush at shutdown; influx_outage: spool and replay; ingest_100k: decode,
+# validate, stats, hostile payloads, self-metrics; survive_sigkill: rxlog, replay after kill -9).
+: "${KOMPOS_VALGRIND_IT_TESTS:=test_sigterm_flush test_influx_outage test_ingest_100k test_survive_sigkill}"
+
+# valgrind_log_errors LOG: print the first error of a valgrind log and return 1 if it has a
+# memory error or a definite leak; 0 for a clean log. A log cut short by SIGKILL has no ERROR
+# SUMMARY: its error reports are looked for line by line.
+valgrind_log_errors() {
+    local f=$1 n lost
+    n=$(sed -n 's/^==[0-9]*== ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$f" | tail -n 1)
+    lost=$(sed -n 's/^==[0-9]*==    definitely lost: \([0-9,]*\) bytes.*/\1/p' "$f" | tail -n 1)
+    if [ -n "$n" ] && [ "$n" -eq 0 ] && [ "${lost:-0}" = 0 ]; then return 0; fi
+    if [ -z "$n" ] && ! grep -aqE '^==[0-9]+== (Invalid (read|write|free)|Mismatched free|Use of uninitialised|Conditional jump or move depends|Syscall param|Source and destination overlap|Argument .* of function .* has a fishy|[0-9,]+ bytes in [0-9,]+ blocks are definitely lost)' "$f"; then
+        return 0
+    fi
+    log "$(basename "$f"): errors: ${n:-(no summary: killed)}, definitely lost: ${lost:-0} bytes"
+    grep -v '^==[0-9]*== *$' "$f" | grep -avE '^==[0-9]+== (Memcheck|Copyright|Using Valgrind|Command|Parent PID|$)' | head -n 40 >&2
+    return 1
+}
+
+# run_valgrind_integration_test NAME: see the top of this file. Needs the plain build in
+# KOMPOS_BUILD_DIR (valgrind cannot run an ASan build).
+run_valgrind_integration_test() {
+    local name=$1 file vdir rc f nlogs=0 bad=0
+    file="$KOMPOS_ROOT/tests/integration/$name.sh"
+    [ -f "$file" ] || { log "$file not found"; return 1; }
+    command -v valgrind >/dev/null 2>&1 \
+        || { log "valgrind not found (Debian: apt-get install valgrind)"; return 1; }
+    if grep -q '^KOMPOS_SANITIZE:BOOL=ON' "$KOMPOS_BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+        log "$KOMPOS_BUILD_DIR is a sanitizer build: valgrind needs the plain one"; return 1
+    fi
+    vdir=$(mktemp -d "${TMPDIR:-/tmp}/kompos-vg-$name.XXXXXX") || return 1
+    # test_ingest_100k takes its count from INGEST_N
+    INGEST_N=${INGEST_N:-$(( 100000 / ${KOMPOS_VALGRIND_SCALE:-20} ))} \
+    KOMPOS_SCALE=${KOMPOS_VALGRIND_SCALE:-20} \
+    KOMPOS_HUB_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$KOMPOS_VALGRIND_SUPP --log-file=$vdir/hub.%p.log" \
+        timeout -k 20 "${KOMPOS_TEST_TIMEOUT:-600}" bash "$file" </dev/null
+    rc=$?
+    [ "$rc" -eq 124 ] && log "$name: timed out after ${KOMPOS_TEST_TIMEOUT:-600} s"
+    for f in "$vdir"/hub.*.log; do
+        [ -f "$f" ] || continue
+        nlogs=$(( nlogs + 1 ))
+        valgrind_log_errors "$f" || bad=1
+    done
+    rm -rf "$vdir"
+    if [ "$nlogs" -eq 0 ]; then log "$name: no valgrind log (was the hub started with start_hub?)"; bad=1; fi
+    if [ "$rc" -eq 0 ] && [ "$bad" -eq 0 ]; then
+        ok "$name with the hub under valgrind: $nlogs hub process(es), no errors, no definite leaks"
+        return 0
+    fi
+    log "FAIL: $name under valgrind (test exit $rc, valgrind logs $([ "$bad" -eq 0 ] && echo clean || echo 'with errors'))"
+    [ "$rc" -ne 0 ] && return "$rc"
+    return 1
 }

@@ -4,6 +4,8 @@
  * expiry with grace, and statistics over a ring with a 'since' filter.
  * Every expected value is computed by hand below. */
 #include <check.h>
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -319,6 +321,58 @@ START_TEST(from_ring_out_of_order)
 }
 END_TEST
 
+/* Readings near DBL_MAX: the window's sum never reaches Inf (on armhf long
+ * double is double, so a plain sum did). P = 2^1023, exactly representable;
+ * the true means, by hand. (The ring keeps floats, so its statistics never
+ * see such values.) */
+#define P 0x1p1023
+static const struct {
+    double v[4];
+    int n;
+    double mean;
+} huge_cases[] = {
+    { { P, P }, 2, P },                         /* 2P / 2                 */
+    { { P, P, P, -P }, 4, 0x1p1022 },           /* 2P / 4 = P / 2         */
+    { { -P, -P, -P }, 3, -P },                  /* -3P / 3                */
+    { { DBL_MAX, -DBL_MAX }, 2, 0.0 },          /* 0 / 2                  */
+    { { DBL_MAX, DBL_MAX }, 2, DBL_MAX },       /* 2 DBL_MAX / 2          */
+    { { 1.5, 2.5, 3.5 }, 3, 2.5 },              /* 7.5 / 3, no scaling    */
+};
+
+START_TEST(huge_readings_do_not_overflow)
+{
+    struct stats_window w;
+    struct stats_result r;
+    int i;
+
+    stats_window_init(&w);
+    for (i = 0; i < huge_cases[_i].n; i++)
+        ck_assert_int_eq(stats_window_add(&w, WIN, i * SEC, huge_cases[_i].v[i], &r), 0);
+    ck_assert_int_eq(stats_window_close(&w, WIN, &r), 1);
+    ck_assert_uint_eq(r.count, (uint64_t)huge_cases[_i].n);
+    ck_assert(isfinite(r.mean));
+    ck_assert_double_eq(r.mean, huge_cases[_i].mean);
+}
+END_TEST
+
+/* Many readings of DBL_MAX: the mean stays finite and within rounding of
+ * DBL_MAX (the sum is halved again and again). */
+START_TEST(many_max_readings_keep_a_finite_mean)
+{
+    struct stats_window w;
+    struct stats_result r;
+    int i;
+
+    stats_window_init(&w);
+    for (i = 0; i < 1000; i++)
+        stats_window_add(&w, WIN, i * MS, DBL_MAX, &r);
+    ck_assert_int_eq(stats_window_close(&w, WIN, &r), 1);
+    ck_assert_uint_eq(r.count, 1000);
+    ck_assert(isfinite(r.mean));
+    ck_assert(r.mean <= DBL_MAX && r.mean >= DBL_MAX * (1.0 - 1e-12));
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -334,6 +388,9 @@ static Suite *stats_suite(void)
     tcase_add_test(win, gap_closes_once);
     tcase_add_test(win, expire_with_grace);
     tcase_add_test(win, expire_zero_grace);
+    tcase_add_loop_test(win, huge_readings_do_not_overflow, 0,
+                        (int)(sizeof(huge_cases) / sizeof(huge_cases[0])));
+    tcase_add_test(win, many_max_readings_keep_a_finite_mean);
     suite_add_tcase(s, win);
 
     tcase_add_loop_test(ring, from_ring_since_table, 0,
