@@ -87,7 +87,7 @@ say "# load: $N QoS 0 messages, $SERIES series, $RUNS run(s) of each side"
 MOSQUITTO_EXTRA_CONF="sys_interval 1" start_mosquitto "$D/mqtt" "$(free_port)"
 start_influxd "$D/influx" "$(free_port)"
 influx_create_db kompos >/dev/null
-write_hub_config "$D/hub.cfg" site=bench-hub client_id=bench-hub qos=0 clean_session=true \
+write_hub_config "$D/hub.cfg" compost="${BENCH_COMPOST:-true}" site=bench-hub client_id=bench-hub qos=0 clean_session=true \
     batch_size=5000 flush_interval_ms=1000 max_queue_points=100000 max_series=10000 \
     self_interval_s=10 level=info
 
