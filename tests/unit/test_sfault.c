@@ -279,6 +279,32 @@ START_TEST(rate_flagged_unless_after_turn)
 }
 END_TEST
 
+/* The slope is never measured across a turn: with the grace cut to 6 min,
+ * a turn at 40 min dropping the core 60 -> 48 (held, confirmed) and flat
+ * after it is accepted throughout; measured against the pre-turn buckets
+ * it would be 12 °C over >= 15 min = 48 °C/h. Until a post-turn bucket is
+ * 15 min old (mean time 42 min, so from 57 min) there is no check. */
+START_TEST(rate_never_measured_across_a_turn)
+{
+    struct sfault_params p;
+    struct sfault *s;
+    struct tally t = { 0 };
+
+    sfault_params_defaults(&p);
+    p.rate_turn_grace_h = 0.1;
+    s = sfault_new("drum", "temp_core_c", &p);
+    for (int m = 0; m <= 90; m++) {
+        struct sfault_ctx c = ctx(28.0, 1, m >= 40 ? T0 + 40 * MIN : 0, 55.0);
+
+        feed(s, &t, m < 40 ? 60.0 : 48.0 + 0.01 * (m % 2), T0 + m * MIN, &c);
+    }
+    ck_assert_int_eq(t.held, 1);
+    ck_assert_int_eq(rejected(&t), 0);
+    ck_assert_int_eq(t.n[SF_OK], 91);
+    sfault_free(s);
+}
+END_TEST
+
 /* Negative twin: 8 °C/h never exceeds 10 °C/h, however measured; a fast
  * change of the ambient probe is no fault either (no rate rule there). */
 START_TEST(rate_below_limit_accepted)
@@ -830,6 +856,7 @@ static Suite *sfault_suite(void)
     tcase_add_test(tc, confirmed_step_accepted);
     tcase_add_test(tc, two_opposite_spikes_both_rejected);
     tcase_add_test(tc, rate_flagged_unless_after_turn);
+    tcase_add_test(tc, rate_never_measured_across_a_turn);
     tcase_add_test(tc, rate_below_limit_accepted);
     tcase_add_test(tc, stuck_with_moving_ambient_flagged);
     tcase_add_test(tc, stuck_with_flat_ambient_not_flagged);
