@@ -245,9 +245,8 @@ static int parse_hhmm(const char *s, size_t n, int allow24)
 
 static int parse_item(const char *s, size_t n, struct route_sched_item *it)
 {
-    size_t sp = n, dash;
-    const char *t = s;
-    size_t tn = n;
+    size_t sp, dash, tn;
+    const char *t;
     int days = 0x7f, a, b;
 
     while (n && isspace((unsigned char)s[n - 1]))
@@ -977,6 +976,14 @@ void router_on_alert(struct router *r, const char *alert_id, const char *rule,
         return;
     }
     a->sev = sev;
+    if (a->acked) {
+        /* a new situation: the ack of the milder one no longer holds; the
+           rise's delivery re-arms reminders and escalation */
+        a->acked = 0;
+        a->ack_by[0] = '\0';
+        a->ack_ns = 0;
+        a->first_ns = 0;
+    }
     mask = first_line(r, sev, wall_ns, &tier) | a->notified;
     if (tier > a->tier)
         a->tier = tier;

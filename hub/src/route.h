@@ -37,7 +37,8 @@
  *  - resolved goes to every member who received a firing, reminder or
  *    escalation delivery for the alert, whether now on duty or not. An
  *    alert resolved before any delivery went out is dropped silently (as
- *    Alertmanager's group_wait) and counted in resolved_unsent.
+ *    Alertmanager's group_wait) and counted in resolved_unsent; so is a
+ *    warn that fires and clears inside quiet hours (nothing in the morning).
  *  - reminder: every reminder_s[sev] (0 = never) after the first delivery,
  *    while firing and unacknowledged, to everyone who received it. A reminder
  *    that is still pending is not queued twice.
@@ -46,7 +47,8 @@
  *    member whose min_severity allows it gets an RD_ESCALATION (duty rule as
  *    above); then the next tier after another escalate_after_s, and so on.
  *  - a rise in severity sends a new firing delivery (at the new severity) to
- *    everyone who was told, plus the newly eligible members; a fall sends
+ *    everyone who was told, plus the newly eligible members, and clears an
+ *    ack (reminders and escalation restart from that delivery); a fall sends
  *    nothing. A repeated firing at the same severity is ignored (so a rule
  *    engine that re-announces after a restart causes no storm).
  *  - an ack stops reminders and escalation of that alert and removes it from

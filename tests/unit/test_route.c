@@ -735,6 +735,51 @@ START_TEST(severity_rise_resends)
 }
 END_TEST
 
+/* An acked warn that turns crit is news: the ack is cleared and the
+ * escalation timer restarts from the crit's delivery (10:10:30 + 1800 s). */
+START_TEST(severity_rise_clears_ack)
+{
+    struct router *r = esc_router();
+    struct route_delivery d;
+
+    fire(r, "x1", "guntung", ROUTE_WARN, W(0, 10, 0, 0));
+    ck_assert_int_eq(router_next(r, W(0, 10, 0, 30), &d), 1);
+    ck_assert_int_eq(router_ack(r, "x1", "ani", W(0, 10, 5, 0)), HUB_OK);
+    ck_assert_int_eq(router_next_due_ns(r), INT64_MAX);
+    fire(r, "x1", "guntung", ROUTE_CRIT, W(0, 10, 10, 0));
+    ck_assert_int_eq(router_next(r, W(0, 10, 10, 30), &d), 1);
+    ck_assert_str_eq(d.member, "ani");
+    ck_assert_int_eq(d.sev, ROUTE_CRIT);
+    ck_assert_int_eq(router_next_due_ns(r), W(0, 10, 40, 30));
+    ck_assert_int_eq(router_next(r, W(0, 10, 40, 30), &d), 1);
+    ck_assert_int_eq(d.what, RD_ESCALATION);
+    ck_assert_str_eq(d.member, "budi");
+    router_free(r);
+}
+END_TEST
+
+/* A warn that fires at 23:00 and clears at 03:00 sends nothing. */
+START_TEST(quiet_fire_and_clear_at_night_sends_nothing)
+{
+    struct member m = mk("ani", "08123456789", "operator", 1, "", ROUTE_INFO);
+    struct route_params p = plain();
+    struct router *r;
+    struct route_delivery d;
+    struct route_stats st;
+
+    snprintf(p.quiet_start, sizeof(p.quiet_start), "21:00");
+    snprintf(p.quiet_end, sizeof(p.quiet_end), "06:00");
+    r = mkr(&m, 1, &p);
+    fire(r, "w1", "guntung", ROUTE_WARN, W(0, 23, 0, 0));
+    resolve(r, "w1", W(1, 3, 0, 0));
+    ck_assert_int_eq(router_next(r, W(1, 7, 0, 0), &d), 0);
+    ck_assert_int_eq(router_next_due_ns(r), INT64_MAX);
+    router_get_stats(r, &st);
+    ck_assert_int_eq(st.resolved_unsent, 1);
+    router_free(r);
+}
+END_TEST
+
 /* ----------------------------------------------------------------- acks */
 
 static const struct { const char *text; int ok; const char *id; } sms_cases[] = {
@@ -1034,6 +1079,7 @@ static Suite *route_suite(void)
     tcase_add_test(qu, quiet_warn_waits_for_morning);
     tcase_add_test(qu, quiet_crit_goes_at_once);
     tcase_add_test(qu, quiet_boundaries_and_night_group);
+    tcase_add_test(qu, quiet_fire_and_clear_at_night_sends_nothing);
     suite_add_tcase(s, qu);
 
     tcase_add_test(gr, group_storm_one_delivery_per_member);
@@ -1057,6 +1103,7 @@ static Suite *route_suite(void)
     tcase_add_test(ro, routing_min_severity_and_fallback);
     tcase_add_test(ro, routing_crit_fallback_ignores_roles);
     tcase_add_test(ro, severity_rise_resends);
+    tcase_add_test(ro, severity_rise_clears_ack);
     tcase_add_test(ro, new_rejects_bad_member);
     tcase_add_test(ro, caps_are_counted);
     suite_add_tcase(s, ro);
