@@ -531,9 +531,10 @@ void influx_out_complete(struct influx_out *w, const struct influx_result *res,
             emit(w, INFLUX_EV_SPLIT, b->npoints, status, NULL);
         }
     } else if (status == 0 || status == 429 || status >= 500 || status == 401 ||
-               status == 403 || status == 404) {
-        /* 401/403 (credentials) and 404 (database missing) are set-up
-         * problems a person fixes: keep the points and retry meanwhile */
+               status == 403 || status == 404 || (status >= 300 && status < 400)) {
+        /* 401/403 (credentials), 404 (database missing) and 3xx (a
+         * redirect, e.g. http:// to https://; a POST is not followed) are
+         * set-up problems a person fixes: keep the points and retry */
         w->st.write_errors++;
         w->st.retries++;
         w->failing = 1;
@@ -543,6 +544,11 @@ void influx_out_complete(struct influx_out *w, const struct influx_result *res,
             snprintf(detail, sizeof(detail), "%s; retry in %lld ms",
                      res->neterr ? res->neterr : "network error",
                      (long long)(b->next_try - now));
+        else if (status >= 300 && status < 400)
+            snprintf(detail, sizeof(detail), "HTTP %ld %.160s: a redirect, not followed: "
+                     "influx.url must be the address InfluxDB answers at itself "
+                     "(https:// instead of http://?); the points wait; retry in %lld ms",
+                     status, body, (long long)(b->next_try - now));
         else
             snprintf(detail, sizeof(detail), "HTTP %ld %.200s; retry in %lld ms",
                      status, body, (long long)(b->next_try - now));

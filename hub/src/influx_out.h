@@ -10,8 +10,10 @@
  *   2xx                 done: the batch is released
  *   429, 5xx, network   kept at the head; retried with exponential backoff
  *                       and jitter, never sooner than Retry-After
- *   401, 403, 404       the same: wrong credentials or a missing database
- *                       are fixed by a person; the points wait (spooled)
+ *   401, 403, 404, 3xx  the same: wrong credentials, a missing database or
+ *                       a redirect (http:// sent to https://; a POST is not
+ *                       followed) are fixed by a person; the points wait
+ *                       (spooled), and the retry's detail says what to fix
  *   413                 the batch is split in two halves, both retried
  *                       (a single point that is still too large is dropped)
  *   other 4xx           dropped, counted, reported with the answer's body

@@ -26,6 +26,7 @@ static struct req reqs[MAXREQ];
 static int nreq;
 static int refuse_start;    /* make post() fail to start */
 static int nevents[5];
+static char last_retry_detail[512];     /* of the last INFLUX_EV_RETRY */
 static uint32_t last_drop_points;
 
 static char *gunzip(const void *p, size_t n, size_t *outlen)
@@ -85,8 +86,9 @@ static void on_event(void *ctx, enum influx_event ev, uint32_t points,
 {
     (void)ctx;
     (void)status;
-    (void)detail;
     nevents[ev]++;
+    if (ev == INFLUX_EV_RETRY)
+        snprintf(last_retry_detail, sizeof(last_retry_detail), "%s", detail ? detail : "");
     if (ev == INFLUX_EV_DROPPED)
         last_drop_points = points;
 }
@@ -288,6 +290,35 @@ START_TEST(auth_and_missing_db_are_retried)
     ck_assert_int_eq(nreq, 2);
     answer(204, -1, "", 500);
     ck_assert_uint_eq(stats().points_written, 3);
+}
+END_TEST
+
+/* A redirect (InfluxDB behind a proxy that sends http:// to https://) is a
+ * set-up problem like 401: the points wait, and the retry says why. */
+START_TEST(redirects_are_retried)
+{
+    static const long codes[] = { 301, 302, 307, 308, 300 };
+    int i;
+
+    make();
+    for (i = 1; i <= 3; i++)
+        add_point(i, 0);
+    influx_out_tick(w, 0);
+    answer(codes[_i], -1, "<html>Moved</html>", 0);
+    ck_assert_uint_eq(stats().points_dropped, 0);
+    ck_assert_uint_eq(stats().retries, 1);
+    ck_assert_uint_eq(stats().write_errors, 1);
+    ck_assert_int_eq(nevents[INFLUX_EV_RETRY], 1);
+    ck_assert_int_eq(nevents[INFLUX_EV_DROPPED], 0);
+    ck_assert_ptr_nonnull(strstr(last_retry_detail, "redirect"));
+    ck_assert_ptr_nonnull(strstr(last_retry_detail, "influx.url"));
+    influx_out_tick(w, 499);            /* first retry: 250..500 ms */
+    influx_out_tick(w, 500);
+    ck_assert_int_eq(nreq, 2);
+    ck_assert_str_eq(reqs[1].body, reqs[0].body);
+    answer(204, -1, "", 500);
+    ck_assert_uint_eq(stats().points_written, 3);
+    ck_assert_uint_eq(stats().points_dropped, 0);
 }
 END_TEST
 
@@ -500,6 +531,7 @@ Suite *influx_out_suite(void)
     tcase_add_test(tc, retry_5xx_with_backoff_then_success);
     tcase_add_test(tc, backoff_is_capped);
     tcase_add_loop_test(tc, auth_and_missing_db_are_retried, 0, 3);
+    tcase_add_loop_test(tc, redirects_are_retried, 0, 5);
     tcase_add_test(tc, retry_after_is_honoured);
     tcase_add_test(tc, split_on_413);
     tcase_add_test(tc, single_point_413_is_dropped);
