@@ -801,9 +801,9 @@ static void step_detect(struct tank *t)
             ref = mp_at(t, t->mp_n - 2);    /* across a data gap */
         if (!ref || p->suspect || fabs(lit(t, p->sm) - lit(t, ref->sm)) < thr)
             return;
-        /* the level before the change: the 15 min before ref, or the
+        /* the level before the change: the 2 x persist before ref, or the
          * plateau verified by the previous step's settling */
-        a = ref->ts - persist;
+        a = ref->ts - 2 * persist;
         b = ref->ts;
         if (t->settle_ts != TS_NONE && t->settle_ts > a) {
             a = t->settle_ts;
@@ -822,6 +822,10 @@ static void step_detect(struct tank *t)
         t->step_move = p->ts;
         t->anchor = p->sm;
         t->P.last_move_ns = p->ts;
+        /* a rising level in an empty tank: FILLING starts now, the fill
+         * event is counted when the level settles */
+        if (t->P.phase == TANK_EMPTY && p->sm > t->base_lvl)
+            start_batch(t, NULL, p->ts);
         return;
     }
     if (fabs(lit(t, p->sm) - lit(t, t->anchor)) > thr / 2.0) {
@@ -1234,6 +1238,8 @@ int tank_on_event(struct tank *t, const char *event, const char *batch,
     if (!t || !event)
         return 0;
     P = &t->P;
+    if (ts_ns > P->now_ns)
+        P->now_ns = ts_ns;
     if (strcmp(event, "batch_start") == 0) {
         int rename = P->batch_active &&
                      (P->phase == TANK_FILLING ||

@@ -22,7 +22,7 @@
  *        step_window_min earlier starts a step; the step ends when the level
  *        has not moved by more than half the threshold for step_persist_min;
  *        the step's size is the median of that persisted plateau minus the
- *        median of the 15 minutes before the step. A settled step of at least
+ *        median of the 2 x step_persist_min before it. A settled step of at least
  *        the threshold is a fill (+) or draw (-) event. Ripple and single
  *        outliers die in the medians. Across a data gap, a change of at least
  *        the threshold also counts as a step.
