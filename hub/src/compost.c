@@ -50,6 +50,16 @@ struct obj {
     int64_t own_amb_ts;
 };
 
+/* What compost keeps in a series (struct series.ext): its fault tracker,
+ * and the drum or tank it belongs to, cached. The cache is trusted only
+ * while gen matches the compost that filled it (a SIGHUP may free the
+ * compost and make another). */
+struct cseries {
+    struct sfault *sf;
+    struct obj *o;
+    uint64_t gen;
+};
+
 struct site_amb {
     UT_hash_handle hh;
     char site[HUB_NAME_MAX];
@@ -72,6 +82,7 @@ struct compost {
     size_t nambs;
     int64_t state_interval_ns;
     hub_mono_ms next_save;
+    uint64_t gen;               /* see struct cseries                     */
     struct compost_counters n;
     struct ratelog save_log;
     struct ratelog fault_log;
@@ -190,9 +201,21 @@ static int apply_cfg(struct compost *c, const struct hub_config *cfg, char *err,
 
 /* ---- objects ---------------------------------------------------------- */
 
+/* "d<site>/<id>" or "t<site>/<id>", cut to len (names are at most
+ * HUB_NAME_MAX - 1 bytes, so it never is). On the hot path: no printf. */
 static void make_key(char *key, size_t len, int is_tank, const char *site, const char *id)
 {
-    snprintf(key, len, "%c%s/%s", is_tank ? 't' : 'd', site, id);
+    size_t ls = strnlen(site, HUB_NAME_MAX), li = strnlen(id, HUB_NAME_MAX);
+
+    if (len < 3 || ls + li + 3 > len) {
+        snprintf(key, len, "%c%s/%s", is_tank ? 't' : 'd', site, id);
+        return;
+    }
+    key[0] = is_tank ? 't' : 'd';
+    memcpy(key + 1, site, ls);
+    key[1 + ls] = '/';
+    memcpy(key + 2 + ls, id, li);
+    key[2 + ls + li] = '\0';
 }
 
 static struct site_amb *site_ambient(struct compost *c, const char *site)
@@ -740,6 +763,9 @@ struct compost *compost_new(const struct hub_config *cfg, struct influx_out *out
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    static uint64_t generations;
+
+    c->gen = ++generations;
     c->out = out;
     c->nrecipes = tank_recipes_builtin(c->recipes, sizeof(c->recipes) / sizeof(c->recipes[0]));
     if (c->nrecipes == 0 || apply_cfg(c, cfg, err, errlen) != HUB_OK) {
@@ -793,9 +819,28 @@ int compost_reconfigure(struct compost *c, const struct hub_config *cfg,
     return HUB_OK;
 }
 
-static void free_sfault(void *p)
+static void free_cseries(void *p)
 {
-    sfault_free(p);
+    struct cseries *cs = p;
+
+    sfault_free(cs->sf);
+    free(cs);
+}
+
+/* The drum or tank of series s, from its cache or a lookup. */
+static struct obj *series_obj(struct compost *c, const struct series *s, int is_tank)
+{
+    struct cseries *cs = s->ext;
+    struct obj *o;
+
+    if (cs && cs->gen == c->gen && cs->o)
+        return cs->o;
+    o = get_obj(c, is_tank, s->site, s->id, 1);
+    if (cs && o) {
+        cs->o = o;
+        cs->gen = c->gen;
+    }
+    return o;
 }
 
 /* Context for the series checks of s (a drum probe needs ambient, phase,
@@ -815,7 +860,7 @@ static struct obj *check_ctx(struct compost *c, const struct series *s, int64_t 
     ctx->others_mean_c = NAN;
     if (strcmp(s->kind, "drum") != 0)
         return NULL;
-    o = get_obj(c, 0, s->site, s->id, 1);
+    o = series_obj(c, s, 0);
     if (!o)
         return NULL;
     a = site_ambient(c, s->site);
@@ -873,7 +918,7 @@ static void deliver(struct compost *c, const struct series *s, double v, int64_t
     if (strcmp(s->kind, "drum") == 0) {
         int pi;
 
-        o = get_obj(c, 0, s->site, s->id, 1);
+        o = series_obj(c, s, 0);
         if (!o)
             return;
         pi = probe_index(s->field);
@@ -886,7 +931,7 @@ static void deliver(struct compost *c, const struct series *s, double v, int64_t
         }
         drum_on_reading(o->d, s->field, v, ts_ns, suspect);
     } else if (strcmp(s->kind, "tank") == 0) {
-        o = get_obj(c, 1, s->site, s->id, 1);
+        o = series_obj(c, s, 1);
         if (!o)
             return;
         tank_on_reading(o->t, s->field, v, ts_ns, suspect);
@@ -946,18 +991,23 @@ void compost_feed(struct compost *c, struct series *s, double v, int64_t ts_ns,
                   hub_mono_ms now)
 {
     struct sfault_ctx ctx;
-    struct sfault *sf = s->ext;
+    struct cseries *cs = s->ext;
+    struct sfault *sf;
     enum sfault_reason r;
 
-    if (!sf) {
-        sf = sfault_new(s->kind, s->field, &c->sp);
-        if (!sf) {      /* no memory: the state machines get it unchecked */
+    if (!cs) {
+        cs = calloc(1, sizeof(*cs));
+        if (cs)
+            cs->sf = sfault_new(s->kind, s->field, &c->sp);
+        if (!cs || !cs->sf) {   /* no memory: the state machines get it unchecked */
+            free(cs);
             deliver(c, s, v, ts_ns, 0);
             return;
         }
-        s->ext = sf;
-        s->ext_free = free_sfault;
+        s->ext = cs;
+        s->ext_free = free_cseries;
     }
+    sf = cs->sf;
     check_ctx(c, s, ts_ns, &ctx);
     r = sfault_feed(sf, v, ts_ns, &ctx);
     drain(c, s, sf, v, ts_ns, now);
@@ -1074,7 +1124,8 @@ void compost_after_message(struct compost *c, hub_mono_ms now)
 void compost_check_stale(struct compost *c, struct series *s, hub_real_ns wall,
                          hub_mono_ms now)
 {
-    struct sfault *sf = s->ext;
+    struct cseries *cs = s->ext;
+    struct sfault *sf = cs ? cs->sf : NULL;
     int64_t expect_ms = (int64_t)c->cfg->compost.expected_interval_s * 1000;
 
     if (!sf || s->last_rx_wall_ns == 0)
