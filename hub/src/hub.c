@@ -269,6 +269,11 @@ struct influx_out *hub_writer(struct hub *h)
     return h->out;
 }
 
+const struct compost *hub_compost(const struct hub *h)
+{
+    return h->comp;
+}
+
 void hub_get_counters(const struct hub *h, struct hub_counters *c)
 {
     *c = h->c;

@@ -70,6 +70,10 @@ struct influx_out *hub_writer(struct hub *h);
 void hub_get_counters(const struct hub *h, struct hub_counters *c);
 size_t hub_series_count(const struct hub *h);
 
+/* The compost state machines, or NULL when compost.enabled is false. */
+struct compost;
+const struct compost *hub_compost(const struct hub *h);
+
 /* Resident set size of this process in KiB (from /proc), 0 if unknown. */
 long hub_rss_kb(void);
 

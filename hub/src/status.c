@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "compost.h"
+#include "drum.h"
 #include "hub.h"
 #include "hub_err.h"
+#include "tank.h"
 #include "influx_out.h"
 #include "series.h"
 #include "spool.h"
@@ -345,6 +348,57 @@ static void series_one(const struct series *s, void *ctx)
     cJSON_free(txt);
 }
 
+static void add_num(cJSON *o, const char *name, double v)
+{
+    if (v == v && v - v == 0.0)     /* finite */
+        cJSON_AddNumberToObject(o, name, v);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
+static void drum_one(const char *site, const char *id, const struct drum_metrics *m, void *ctx)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "site", site);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "batch", m->batch);
+    cJSON_AddStringToObject(o, "phase", drum_phase_name(m->phase));
+    add_u64(o, "flags", m->flags);
+    add_num(o, "t_core_c", m->t_core_c);
+    add_num(o, "t_amb_c", m->t_amb_c);
+    add_num(o, "delta_t_c", m->delta_t_c);
+    add_num(o, "peak_t_core_c", m->peak_t_core_c);
+    add_num(o, "hours_ge_55", m->hours_ge_55);
+    cJSON_AddStringToObject(o, "pfrp_status", sanit_status_name(m->sanit));
+    add_num(o, "batch_age_d", m->batch_age_d);
+    add_num(o, "maturity_score", m->maturity_score);
+    add_num(o, "est_days_to_mature", m->est_days_to_mature);
+    cJSON_AddStringToObject(o, "est_method", m->est_method);
+    cJSON_AddItemToArray(ctx, o);
+}
+
+static void tank_one(const char *site, const char *id, const struct tank_metrics *m, void *ctx)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "site", site);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "batch", m->batch);
+    cJSON_AddStringToObject(o, "recipe", m->recipe);
+    cJSON_AddStringToObject(o, "phase", tank_phase_name(m->phase));
+    add_num(o, "volume_l", m->volume_l);
+    add_num(o, "fill_pct", m->fill_pct);
+    add_num(o, "ph", m->ph);
+    add_num(o, "litres_drawn_total", m->litres_drawn_total);
+    add_num(o, "batch_age_d", m->batch_age_d);
+    cJSON_AddItemToArray(ctx, o);
+}
+
 static cJSON *state_object(const struct status_src *src)
 {
     struct hub_counters c;
@@ -421,6 +475,17 @@ static cJSON *state_object(const struct status_src *src)
     } else {
         cJSON_AddNullToObject(o, "spool");
     }
+    if (hub_compost(src->hub)) {
+        cJSON *d = cJSON_AddArrayToObject(o, "drums"), *t = cJSON_AddArrayToObject(o, "tanks");
+
+        if (d)
+            compost_foreach_drum(hub_compost(src->hub), drum_one, d);
+        if (t)
+            compost_foreach_tank(hub_compost(src->hub), tank_one, t);
+    } else {
+        cJSON_AddArrayToObject(o, "drums");
+        cJSON_AddArrayToObject(o, "tanks");
+    }
     add_u64(o, "series_count", (uint64_t)hub_series_count(src->hub));
     add_u64(o, "rss_kb", (uint64_t)(src->rss_kb > 0 ? src->rss_kb : 0));
     return o;
@@ -492,6 +557,19 @@ static const char page_html[] =
 "<section><h2>InfluxDB writer</h2><table><tbody id=\"writer\"></tbody></table></section>\n"
 "<section><h2>Spool</h2><table><tbody id=\"spool\"></tbody></table></section>\n"
 "</div>\n"
+"<h2>Drums</h2>\n"
+"<table>\n"
+"<thead><tr><th>site</th><th>drum</th><th>batch</th><th>phase</th><th>core C</th><th>peak C</th>"
+"<th>hours &ge; 55 C</th><th>sanitisation</th><th>age d</th><th>maturity</th>"
+"<th>days to mature</th></tr></thead>\n"
+"<tbody id=\"drums\"></tbody>\n"
+"</table>\n"
+"<h2>Tanks</h2>\n"
+"<table>\n"
+"<thead><tr><th>site</th><th>tank</th><th>batch</th><th>recipe</th><th>phase</th><th>litres</th>"
+"<th>pH</th><th>drawn L</th></tr></thead>\n"
+"<tbody id=\"tanks\"></tbody>\n"
+"</table>\n"
 "<h2>Series <span id=\"nseries\"></span></h2>\n"
 "<table>\n"
 "<thead><tr><th>site</th><th>kind</th><th>id</th><th>field</th><th>last value</th>"
@@ -539,6 +617,27 @@ static const char page_html[] =
 "  pairs(\"counters\", c);\n"
 "  pairs(\"writer\", s.writer);\n"
 "  pairs(\"spool\", s.spool);\n"
+"  const fx = (v, d) => (typeof v === \"number\" ? v.toFixed(d) : \"-\");\n"
+"  const dt = document.getElementById(\"drums\");\n"
+"  dt.replaceChildren();\n"
+"  for (const x of (s.drums || []).slice(0, MAX_ROWS)) {\n"
+"    const tr = el(\"tr\");\n"
+"    tr.append(el(\"td\", x.site), el(\"td\", x.id), el(\"td\", x.batch || \"-\"), el(\"td\", x.phase),\n"
+"              el(\"td\", fx(x.t_core_c, 1), \"n\"), el(\"td\", fx(x.peak_t_core_c, 1), \"n\"),\n"
+"              el(\"td\", fx(x.hours_ge_55, 0), \"n\"), el(\"td\", x.pfrp_status),\n"
+"              el(\"td\", fx(x.batch_age_d, 1), \"n\"), el(\"td\", fx(x.maturity_score, 2), \"n\"),\n"
+"              el(\"td\", fx(x.est_days_to_mature, 0) + \" (\" + x.est_method + \")\"));\n"
+"    dt.append(tr);\n"
+"  }\n"
+"  const tt = document.getElementById(\"tanks\");\n"
+"  tt.replaceChildren();\n"
+"  for (const x of (s.tanks || []).slice(0, MAX_ROWS)) {\n"
+"    const tr = el(\"tr\");\n"
+"    tr.append(el(\"td\", x.site), el(\"td\", x.id), el(\"td\", x.batch || \"-\"), el(\"td\", x.recipe),\n"
+"              el(\"td\", x.phase), el(\"td\", fx(x.volume_l, 0), \"n\"), el(\"td\", fx(x.ph, 2), \"n\"),\n"
+"              el(\"td\", fx(x.litres_drawn_total, 0), \"n\"));\n"
+"    tt.append(tr);\n"
+"  }\n"
 "  const tb = document.getElementById(\"series\");\n"
 "  tb.replaceChildren();\n"
 "  for (const x of s.series.slice(0, MAX_ROWS)) {\n"
