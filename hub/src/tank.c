@@ -20,16 +20,19 @@
 #define HOUR_NS (3600LL * SEC_NS)
 #define DAY_NS  (86400LL * SEC_NS)
 #define TS_NONE INT64_MIN
+/* Timestamps beyond +-4e18 ns (years 1843..2096) are ignored, so no
+ * difference of two accepted timestamps can overflow. */
+#define TS_LIMIT 4000000000000000000LL
 
 #define MPT_CAP   160   /* 1-minute level points (>= 2 h at 1/min)        */
 #define RAW_CAP   32    /* level samples kept for one minute's median     */
 #define PEND_CAP  8     /* rate_persist_samples upper bound               */
-#define SMP_CAP   64    /* recent pH / EC samples for the 1-h median      */
-#define TL_CAP    32    /* recent liquid temperatures (15-min mean)       */
-#define PHB_CAP   130   /* hourly pH bins (slope window <= 120 h)         */
+#define SMP_CAP   48    /* recent pH / EC samples for the 1-h median      */
+#define TL_CAP    16    /* recent liquid temperatures (15-min mean)       */
+#define PHB_CAP   64    /* 2-hourly pH bins (slope window <= 120 h)       */
 #define ECB_CAP   64    /* 2-hourly EC bins (window <= 120 h)             */
-#define DRB_CAP   128   /* hourly drift bins, split at events (<= 96 h)   */
-#define DWB_CAP   170   /* hourly draw bins (7 days)                      */
+#define DRB_CAP   96    /* 2-hourly drift bins, split at events (<= 96 h) */
+#define DWB_CAP   170   /* hourly draw sums (7 days)                      */
 #define STEP_MAX_NS (120 * MIN_NS) /* a step that never settles is closed */
 #define RENAME_NS (6 * HOUR_NS)    /* batch_start this soon after FILLING
                                       names the batch instead of a new one */
@@ -341,6 +344,11 @@ struct bin {            /* a time bin for the regressions                 */
     double st, sv;      /* sums of (ts - key*width) in s, and of values    */
 };
 
+struct dbin {           /* litres drawn in one hour                       */
+    int32_t hour;       /* ts / 1 h (fits: |ts| <= TS_LIMIT)              */
+    float litres;
+};
+
 struct bins {
     size_t n, cap;
     int64_t width_ns;
@@ -400,9 +408,12 @@ struct tank {
     double last_tl;
     int64_t last_tl_ts;
 
-    struct bin phb[PHB_CAP], ecb[ECB_CAP], drb[DRB_CAP], dwb[DWB_CAP];
-    struct bins phb_i, ecb_i, drb_i, dwb_i;
+    struct bin phb[PHB_CAP], ecb[ECB_CAP], drb[DRB_CAP];
+    struct bins phb_i, ecb_i, drb_i;
+    struct dbin dwb[DWB_CAP];           /* oldest first                   */
+    size_t dwb_n;
 
+    int64_t adopt_since;                /* EMPTY but holding liquid since */
     unsigned transitions, reported;
     int done_pending;
     struct tank_batch done;
@@ -722,6 +733,25 @@ static void start_batch(struct tank *t, const char *name, int64_t ts)
     set_phase(t, TANK_FILLING, ts);
 }
 
+static void draw_add(struct tank *t, int64_t ts, double litres)
+{
+    int64_t h = ts / HOUR_NS;
+
+    if (ts < 0 && ts % HOUR_NS)
+        h--;
+    if (t->dwb_n && t->dwb[t->dwb_n - 1].hour >= h) {
+        t->dwb[t->dwb_n - 1].litres += (float)litres;
+        return;
+    }
+    if (t->dwb_n == DWB_CAP) {
+        memmove(t->dwb, t->dwb + 1, (DWB_CAP - 1) * sizeof(t->dwb[0]));
+        t->dwb_n--;
+    }
+    t->dwb[t->dwb_n].hour = (int32_t)h;
+    t->dwb[t->dwb_n].litres = (float)litres;
+    t->dwb_n++;
+}
+
 /* A fill (dv > 0) or draw (dv < 0) of |dv| litres that started at ts. */
 static void volume_event(struct tank *t, double dv, int64_t ts)
 {
@@ -741,7 +771,7 @@ static void volume_event(struct tank *t, double dv, int64_t ts)
     } else if (dv < 0.0) {
         P->ndraw++;
         P->drawn_total += -dv;
-        bins_add(t->dwb, &t->dwb_i, ts, 0, -dv);
+        draw_add(t, ts, -dv);
         if (P->phase == TANK_READY) {
             set_phase(t, TANK_DISPENSING, ts);
             P->dispensed_l += -dv;
@@ -1084,14 +1114,15 @@ static void runtime_reset(struct tank *t)
     t->npend = 0;
     t->in_step = 0;
     t->settle_ts = t->settle_decided = TS_NONE;
+    t->adopt_since = TS_NONE;
     t->ph_n = t->ph_head = t->ec_n = t->ec_head = t->tl_n = t->tl_head = 0;
     t->ph_clock = TS_NONE;
     t->last_tl = NAN;
     t->last_tl_ts = TS_NONE;
-    t->phb_i = (struct bins){ 0, PHB_CAP, HOUR_NS };
+    t->phb_i = (struct bins){ 0, PHB_CAP, 2 * HOUR_NS };
     t->ecb_i = (struct bins){ 0, ECB_CAP, 2 * HOUR_NS };
-    t->drb_i = (struct bins){ 0, DRB_CAP, HOUR_NS };
-    t->dwb_i = (struct bins){ 0, DWB_CAP, HOUR_NS };
+    t->drb_i = (struct bins){ 0, DRB_CAP, 2 * HOUR_NS };
+    t->dwb_n = 0;
     t->done_pending = 0;
 }
 
@@ -1165,6 +1196,11 @@ void tank_set_recipe(struct tank *t, const struct tank_recipe *r)
     }
 }
 
+static int ts_ok(int64_t ts)
+{
+    return ts >= -TS_LIMIT && ts <= TS_LIMIT;
+}
+
 static int field_index(const char *field)
 {
     static const char *const names[] = {
@@ -1182,7 +1218,7 @@ void tank_on_reading(struct tank *t, const char *field, double value,
 {
     int f;
 
-    if (!t || !field || !isfinite(value))
+    if (!t || !field || !isfinite(value) || !ts_ok(ts_ns))
         return;
     f = field_index(field);
     if (f < 0)
@@ -1235,7 +1271,7 @@ int tank_on_event(struct tank *t, const char *event, const char *batch,
 {
     struct persist *P;
 
-    if (!t || !event)
+    if (!t || !event || !ts_ok(ts_ns))
         return 0;
     P = &t->P;
     if (ts_ns > P->now_ns)
@@ -1311,8 +1347,22 @@ static int machine_step(struct tank *t, int64_t now)
 
     if (P->have_level && t->mp_n)
         clock = mp_at(t, t->mp_n - 1)->ts;
-    if (P->phase == TANK_EMPTY)
-        return 0;
+    if (P->phase == TANK_EMPTY) {
+        /* a tank found holding liquid without a detected fill (the hub
+         * started on a full tank): adopt it as a batch once it has been
+         * quiet for fill_quiet_min */
+        if (P->have_level && !t->in_step &&
+            vol >= t->p.new_batch_fill_pct / 100.0 * tank_capacity_l(&t->g)) {
+            if (t->adopt_since == TS_NONE)
+                t->adopt_since = clock;
+            else if (clock - t->adopt_since >=
+                     (int64_t)(t->p.fill_quiet_min * (double)MIN_NS))
+                start_batch(t, NULL, t->adopt_since);
+        } else {
+            t->adopt_since = TS_NONE;
+        }
+        return P->phase != before;
+    }
     if (P->phase == TANK_FILLING) {
         int64_t since = P->phase_since_ns;
 
@@ -1360,7 +1410,7 @@ int tank_advance(struct tank *t, int64_t now_ns)
 {
     int changed;
 
-    if (!t)
+    if (!t || !ts_ok(now_ns))
         return 0;
     if (now_ns > t->P.now_ns)
         t->P.now_ns = now_ns;
@@ -1387,9 +1437,9 @@ static double draws_since(const struct tank *t, int64_t since)
 {
     double s = 0.0;
 
-    for (size_t i = 0; i < t->dwb_i.n; i++)
-        if ((t->dwb[i].key + 1) * HOUR_NS > since)
-            s += t->dwb[i].sv;
+    for (size_t i = 0; i < t->dwb_n; i++)
+        if (((int64_t)t->dwb[i].hour + 1) * HOUR_NS > since)
+            s += t->dwb[i].litres;
     return s;
 }
 
@@ -1671,7 +1721,7 @@ static int parse_value(const struct field *f, const char *v, size_t vlen,
         x = strtoll(num, &end, 10);
         if (*end || end == num)
             return HUB_EINVAL;
-        if ((x == LLONG_MAX || x == LLONG_MIN) && strcmp(num, "-9223372036854775808") != 0)
+        if (x != TS_NONE && (x < -TS_LIMIT || x > TS_LIMIT))
             return HUB_EINVAL;
         *(int64_t *)(void *)p = (int64_t)x;
         return HUB_OK;
