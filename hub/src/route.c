@@ -122,11 +122,13 @@ int route_normalise_phone(const char *in, char *out, size_t outlen,
             set_err(err, errlen, "phone '%s': bad local number", in);
             return HUB_EINVAL;
         }
-        snprintf(res, sizeof(res), "62%.20s", d + 1);
         if (nd - 1 + 2 >= sizeof(res)) {
             set_err(err, errlen, "phone '%s': too long", in);
             return HUB_EINVAL;
         }
+        res[0] = '6';
+        res[1] = '2';
+        memcpy(res + 2, d + 1, nd);     /* nd - 1 digits and the NUL */
         digits = res;
     } else if (d[0] == '6' && d[1] == '2') {
         digits = d;
@@ -562,9 +564,18 @@ struct router *router_new(const struct member *members, size_t n,
         set_err(err, errlen, "bad escalate_min_severity");
         return NULL;
     }
-    for (i = 0; i < n && i < ROUTE_MAX_MEMBERS; i++)
+    for (i = 0; i < n && i < ROUTE_MAX_MEMBERS; i++) {
+        size_t j;
+
         if (route_check_member(&members[i], err, errlen) != HUB_OK)
             return NULL;
+        for (j = 0; j < i; j++)
+            if (strcmp(members[j].name, members[i].name) == 0) {
+                set_err(err, errlen, "member '%s' is listed twice",
+                        members[i].name);
+                return NULL;
+            }
+    }
     r = calloc(1, sizeof(*r));
     if (!r) {
         set_err(err, errlen, "out of memory");
@@ -1039,8 +1050,7 @@ static void run_timers(struct router *r, int64_t now)
             if (step <= 0) {
                 a->rem_due = 0;
             } else {
-                while (a->rem_due <= now)
-                    a->rem_due += step;
+                a->rem_due += ((now - a->rem_due) / step + 1) * step;
             }
         }
         if (a->esc_due && a->esc_due <= now) {
@@ -1483,7 +1493,9 @@ int router_load(struct router *r, const char *text)
     int skip_g = 0, ended = 0, first = 1;
     struct rgroup skipped;
     char name[64];
-    const long long TMAX = INT64_MAX, TMIN = INT64_MIN;
+    /* times are Unix ns: 0 .. 2^62 (year 2116) keeps the timer arithmetic
+       far from overflow whatever the text says */
+    const long long TMAX = 1LL << 62, TMIN = 0;
 
     if (!r || !text)
         return HUB_EINVAL;
@@ -1566,7 +1578,7 @@ int router_load(struct router *r, const char *text)
 
             memset(&g, 0, sizeof(g));
             g.used = 1;
-            g.order = (uint64_t)ri(&d, 0, TMAX);
+            g.order = (uint64_t)ri(&d, 0, INT64_MAX);
             rs(&d, name, sizeof(name));
             g.what = (enum route_what)ri(&d, 0, 3);
             rs(&d, g.site, sizeof(g.site));
@@ -1629,7 +1641,7 @@ int router_load(struct router *r, const char *text)
             break;
         }
         case 'o':
-            t->order = (uint64_t)ri(&d, 0, TMAX);
+            t->order = (uint64_t)ri(&d, 0, INT64_MAX);
             if (!line_done(&d))
                 goto bad;
             break;

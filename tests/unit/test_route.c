@@ -239,6 +239,12 @@ START_TEST(quiet_warn_waits_for_morning)
     ck_assert_int_eq(d.nalerts, 1);
     ck_assert_str_eq(d.alert_ids[0], "a1");
     ck_assert_str_eq(d.phone, "+628123456789");
+    ck_assert_str_eq(d.lang, "id");          /* "" defaults to "id" */
+    ck_assert_int_eq(d.nchannels, 2);
+    ck_assert_str_eq(d.channels[0], "whatsapp");
+    ck_assert_str_eq(d.channels[1], "sms");
+    ck_assert_str_eq(d.member, "ani");
+    ck_assert_int_eq(d.sev, ROUTE_WARN);
     ck_assert_int_eq(d.due_ns, 1796076000LL * SEC);
     ck_assert_int_eq(router_next(r, 1796076000LL * SEC, &d), 0);
     router_free(r);
@@ -839,7 +845,22 @@ START_TEST(new_rejects_bad_member)
     m[1] = mk("budi", "08122222222", "ketua", 1, "tuesday", ROUTE_INFO);
     ck_assert_ptr_null(router_new(m, 2, &p, err, sizeof(err)));
     ck_assert_ptr_nonnull(strstr(err, "schedule"));
+    m[1] = mk("ani", "08122222222", "ketua", 1, "", ROUTE_INFO);
+    ck_assert_ptr_null(router_new(m, 2, &p, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "twice"));
     m[1] = mk("budi", "08122222222", "ketua", 1, "", ROUTE_INFO);
+    m[1].nchannels = 0;
+    ck_assert_ptr_null(router_new(m, 2, &p, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "channels"));
+    m[1] = mk("budi", "08122222222", "ketua", 1, "", ROUTE_INFO);
+    snprintf(m[1].lang, sizeof(m[1].lang), "jv");
+    ck_assert_ptr_null(router_new(m, 2, &p, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "lang"));
+    m[1] = mk("budi", "08122222222", "ketua", 1, "", ROUTE_INFO);
+    p.group_wait_s = -1;
+    ck_assert_ptr_null(router_new(m, 2, &p, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "timers"));
+    p.group_wait_s = 30;
     snprintf(p.quiet_start, sizeof(p.quiet_start), "9pm");
     ck_assert_ptr_null(router_new(m, 2, &p, err, sizeof(err)));
     ck_assert_ptr_nonnull(strstr(err, "quiet"));
@@ -1023,6 +1044,48 @@ START_TEST(load_garbage_is_einval)
 }
 END_TEST
 
+/* Every one-byte change and every truncation of a valid save loads or is
+ * refused with HUB_EINVAL; never a crash (run under ASan/valgrind). */
+START_TEST(load_mutations_never_crash)
+{
+    struct router *a = sl_router(), *b = sl_router();
+    static char buf[8192], mut[8192];
+    static const char subst[] = { ' ', '=', '%', '\n', '0', '9', '-', 'x',
+                                  '\0' };
+    struct route_delivery d;
+    int n, i, rc, ok = 0, bad = 0;
+    size_t k;
+
+    fire(a, "c1", "guntung", ROUTE_CRIT, W(0, 10, 0, 0));
+    fire(a, "c2", "guntung", ROUTE_WARN, W(0, 10, 0, 1));
+    ck_assert_int_eq(router_next(a, W(0, 10, 0, 30), &d), 1);
+    fire(a, "c3", "loktuan", ROUTE_INFO, W(0, 10, 0, 40));
+    n = router_save(a, buf, sizeof(buf));
+    ck_assert_int_gt(n, 0);
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < sizeof(subst); k++) {
+            memcpy(mut, buf, (size_t)n + 1);
+            mut[i] = subst[k];
+            rc = router_load(b, mut);
+            ck_assert(rc == HUB_OK || rc == HUB_EINVAL);
+            if (rc == HUB_OK)
+                ok++;
+            else
+                bad++;
+            while (router_next(b, W(0, 12, 0, 0), &d))
+                ;
+        }
+        memcpy(mut, buf, (size_t)i);
+        mut[i] = '\0';
+        ck_assert_int_eq(router_load(b, mut), HUB_EINVAL);  /* no "end" */
+    }
+    ck_assert_int_gt(ok, 0);
+    ck_assert_int_gt(bad, 0);
+    router_free(a);
+    router_free(b);
+}
+END_TEST
+
 /* A saved group for a member no longer configured is skipped, counted. */
 START_TEST(load_skips_unknown_member)
 {
@@ -1116,6 +1179,7 @@ static Suite *route_suite(void)
     tcase_add_test(sv, save_too_small_is_efull);
     tcase_add_loop_test(sv, load_garbage_is_einval, 0, N(garbage));
     tcase_add_test(sv, load_skips_unknown_member);
+    tcase_add_test(sv, load_mutations_never_crash);
     suite_add_tcase(s, sv);
 #undef N
     return s;
