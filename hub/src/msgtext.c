@@ -36,15 +36,15 @@ static const struct tmpl generic = {
 };
 
 static const char nodata_id[] =
-    "{kind_label} {id}: tidak ada data {field} sejak {nodata_min} menit. "
+    "{kind_label} {id}: tidak ada data {field_label} sejak {nodata_min} menit. "
     "Periksa sensor, kabel dan listrik." OKID;
 static const char nodata_en[] =
-    "{kind_label} {id}: no {field} data for {nodata_min} min. "
+    "{kind_label} {id}: no {field_label} data for {nodata_min} min. "
     "Check the sensor, cable and power." OKID;
 static const char nodata_end_id[] =
-    "{kind_label} {id}: data {field} masuk lagi." NOID;
+    "{kind_label} {id}: data {field_label} masuk lagi." NOID;
 static const char nodata_end_en[] =
-    "{kind_label} {id}: {field} data is arriving again." NOID;
+    "{kind_label} {id}: {field_label} data is arriving again." NOID;
 
 static const struct tmpl builtins[] = {
     { "DRUM_OVERHEAT", "terlalu panas", "too hot",
@@ -275,7 +275,7 @@ static int sb_result(const struct sb *b)
 static const char *const placeholders[] = {
     "kind_label", "id", "site", "value", "unit", "value_unit", "threshold",
     "since_min", "duration", "nodata_min", "id_alert", "sev", "severity",
-    "field", "rule", "text", "what",
+    "field", "field_label", "rule", "text", "what",
 };
 
 static int known_placeholder(const char *name, size_t n)
@@ -378,6 +378,31 @@ static const char *unit_of(enum msg_lang lang, const char *field)
     if (ends_with(field, "_h"))
         return en ? "h" : "jam";
     return "";
+}
+
+/* What a field measures, for people; the field name if unknown. */
+static const char *field_label(enum msg_lang lang, const char *field)
+{
+    static const struct { const char *field, *id, *en; } labels[] = {
+        { "temp_core_c", "suhu inti", "core temperature" },
+        { "temp_mid_c", "suhu tengah", "middle temperature" },
+        { "temp_top_c", "suhu atas", "top temperature" },
+        { "temp_liquid_c", "suhu cairan", "liquid temperature" },
+        { "temp_ambient_c", "suhu udara", "air temperature" },
+        { "moisture_pct", "kelembapan", "moisture" },
+        { "o2_pct", "oksigen", "oxygen" },
+        { "co2_pct", "CO2", "CO2" },
+        { "mass_kg", "berat", "weight" },
+        { "level_cm", "tinggi cairan", "liquid level" },
+        { "ph", "pH", "pH" },
+        { "ec_ms_cm", "EC", "EC" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+        if (strcmp(labels[i].field, field) == 0)
+            return lang == MSG_LANG_EN ? labels[i].en : labels[i].id;
+    return field;
 }
 
 /* At most one decimal; "-0" never appears. */
@@ -500,6 +525,8 @@ static void put_placeholder(struct sb *b, enum msg_lang lang,
                    : "info");
     } else if (IS("field")) {
         sb_puts(b, n->field);
+    } else if (IS("field_label")) {
+        sb_puts(b, field_label(lang, n->field));
     } else if (IS("rule")) {
         sb_puts(b, n->rule);
     } else if (IS("text")) {

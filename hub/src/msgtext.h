@@ -24,6 +24,7 @@
  *   {id_alert}    the alert id for "OK <id>" ("a7")
  *   {sev}         "KRITIS: " for crit notes (en "CRITICAL: "), else ""
  *   {severity}    "info" / "peringatan" / "kritis" (en "info"/"warning"/"critical")
+ *   {field_label} what the field measures ("suhu inti"; else the field name)
  *   {field} {rule} {text}  as in the note
  *   {what}        the rule's short phrase ("terlalu panas"), as in grouped texts
  * Rendered texts are UTF-8 as given; the built-ins are plain ASCII, so an
