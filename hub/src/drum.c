@@ -543,8 +543,9 @@ static void close_hour(struct drum *d, int64_t h)
             set_phase(d, DRUM_CURING, te);
         } else if ((te - s->stall_ref >= hours_ns(p->stall_age_d * 24.0) &&
                     s->stall_peak < p->stall_peak_delta_c) ||
-                   (held(d, TM_LOW, te) >= hours_ns(p->stall_low_hold_h) &&
-                    s->tm[TM_LOW] >= s->stall_ref &&
+                   (s->tm[TM_LOW] &&
+                    te - (s->tm[TM_LOW] > s->stall_ref ? s->tm[TM_LOW] : s->stall_ref) >=
+                        hours_ns(p->stall_low_hold_h) &&
                     te - s->stall_ref <= hours_ns(p->stall_window_d * 24.0))) {
             set_phase(d, DRUM_STALLED, te);
         }
@@ -924,10 +925,10 @@ int drum_advance(struct drum *d, int64_t now_ns)
         finalize(d, d->pend_ts);
     if (d->has_hour)
         close_hours_before(d, floor_div(now_ns, NS_H));
-    if (s->phase == DRUM_HARVESTED && now_ns - s->phase_start >= hours_ns(d->p.harvested_hold_h))
+    if (s->phase == DRUM_HARVESTED && now_ns - s->phase_start >= hours_ns(d->p.harvested_hold_h)) {
         set_phase(d, DRUM_EMPTY, now_ns);
-    if (s->phase == DRUM_EMPTY)
         s->empty_mass = NAN;
+    }
     if (s->phase == DRUM_FILLING && d->f[F_MASS].has && !isnan(s->fill_ref) &&
         now_ns - s->fill_ts >= hours_ns(d->p.fill_settle_h))
         start_batch(d, "", NAN, s->fill_ts);
@@ -1244,6 +1245,7 @@ int drum_save(const struct drum *d, char *buf, size_t len)
         else
             wput(&w, "/n/n");
     }
+    wput(&w, " end");
     if (w.over) {
         buf[0] = '\0';
         return HUB_ENOMEM;
@@ -1457,7 +1459,7 @@ static int parse_state(struct drum *t, const char *q)
         if (t->has_hour)
             *bucket(t, h) = b;
     }
-    if (*q != '\0')
+    if (p_lit(&q, " end") || *q != '\0')
         return -1;
     /* cross checks */
     if (t->s.active && !t->s.ever)
