@@ -940,6 +940,9 @@ void router_on_alert(struct router *r, const char *alert_id, const char *rule,
     int tier = 0;
     size_t i;
 
+    (void)rule;             /* routing is by severity, role and site */
+    (void)kind;
+    (void)obj_id;
     if (!r || !alert_id || !alert_id[0])
         return;
     if ((int)sev < ROUTE_INFO)

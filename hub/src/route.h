@@ -238,7 +238,10 @@ int router_save(const struct router *r, char *buf, size_t len);
 
 /* Replace the state with a saved one. Entries naming members that are no
  * longer configured are skipped and counted. Returns HUB_OK, or HUB_EINVAL
- * on malformed text, in which case the state is unchanged. */
+ * on malformed text (also: no final "end" line, a time outside 0..2^62 ns,
+ * a duplicate alert id, more entries than a cap), in which case the state
+ * is unchanged; HUB_ENOMEM if the scratch copy cannot be allocated.
+ * The router's params and members stay those given to router_new. */
 int router_load(struct router *r, const char *text);
 
 #endif /* HUB_ROUTE_H */
