@@ -397,6 +397,7 @@ struct tank {
 
     /* steps */
     int in_step;
+    int step_started_batch;             /* this step opened FILLING       */
     double base_lvl, anchor;
     int64_t step_start, step_move, settle_ts, settle_decided;
     int32_t seg;
@@ -805,8 +806,15 @@ static void step_settle(struct tank *t, int64_t now_ts)
     for (size_t i = 0; i < t->mp_n; i++)
         if (mp_at(t, i)->ts >= t->step_move)
             drift_point(t, mp_at(t, i), 1);
-    if (fabs(dv) >= step_thr(t))
+    if (fabs(dv) >= step_thr(t)) {
         volume_event(t, dv, t->step_start);
+    } else if (t->step_started_batch && t->P.phase == TANK_FILLING) {
+        /* the rise that opened FILLING was no fill: back to EMPTY */
+        t->P.batch_active = 0;
+        t->P.batch[0] = '\0';
+        set_phase(t, TANK_EMPTY, now_ts);
+    }
+    t->step_started_batch = 0;
 }
 
 /* The newest point (index mp_n - 1) was just added. */
@@ -854,8 +862,10 @@ static void step_detect(struct tank *t)
         t->P.last_move_ns = p->ts;
         /* a rising level in an empty tank: FILLING starts now, the fill
          * event is counted when the level settles */
-        if (t->P.phase == TANK_EMPTY && p->sm > t->base_lvl)
+        if (t->P.phase == TANK_EMPTY && p->sm > t->base_lvl) {
             start_batch(t, NULL, p->ts);
+            t->step_started_batch = 1;
+        }
         return;
     }
     if (fabs(lit(t, p->sm) - lit(t, t->anchor)) > thr / 2.0) {
@@ -1113,6 +1123,7 @@ static void runtime_reset(struct tank *t)
     t->has_acc = 0;
     t->npend = 0;
     t->in_step = 0;
+    t->step_started_batch = 0;
     t->settle_ts = t->settle_decided = TS_NONE;
     t->adopt_since = TS_NONE;
     t->ph_n = t->ph_head = t->ec_n = t->ec_head = t->tl_n = t->tl_head = 0;
@@ -1282,6 +1293,7 @@ int tank_on_event(struct tank *t, const char *event, const char *batch,
                       (P->phase == TANK_ACIDIFYING &&
                        ts_ns - P->batch_start_ns < RENAME_NS));
 
+        t->step_started_batch = 0;      /* the operator confirms it */
         if (rename) {
             if (batch && *batch)
                 copy_str(P->batch, sizeof(P->batch), batch);

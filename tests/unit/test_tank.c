@@ -620,6 +620,27 @@ START_TEST(transient_dip_is_not_an_event)
 }
 END_TEST
 
+/* In an empty tank a 20 L rise opens FILLING; when it falls back within
+ * minutes (a wave, a splash) the tank returns to EMPTY without a batch. */
+START_TEST(false_rise_returns_to_empty)
+{
+    struct tank *t = new_tank(NULL);
+    struct tank_metrics m;
+    struct tank_batch b;
+    int64_t ts = run(t, T0, T0 + HOUR, 2.0, NAN, NAN);
+
+    ts = run(t, ts, ts + 6 * MINU, 2.0 + 20.0 / K, NAN, NAN);
+    ck_assert_int_eq(phase_of(t), TANK_FILLING);
+    run(t, ts, ts + HOUR, 2.0, NAN, NAN);
+    tank_get(t, &m);
+    ck_assert_int_eq(m.phase, TANK_EMPTY);
+    ck_assert_str_eq(m.batch, "");
+    ck_assert_uint_eq(m.fill_events, 0);
+    ck_assert_int_eq(tank_take_batch(t, &b), 0);
+    tank_free(t);
+}
+END_TEST
+
 /* A 2 L draw is below the 3 L threshold: no event. */
 START_TEST(small_change_is_not_an_event)
 {
@@ -956,6 +977,7 @@ static Suite *tank_suite(void)
     tcase_add_test(stp, evaporation_is_drift_not_events);
     tcase_add_test(stp, transient_dip_is_not_an_event);
     tcase_add_test(stp, small_change_is_not_an_event);
+    tcase_add_test(stp, false_rise_returns_to_empty);
     tcase_add_test(stp, fast_jump_accepted_after_three_samples);
     suite_add_tcase(s, stp);
 
