@@ -75,6 +75,40 @@ static int str_terminated(const char *s, size_t size)
     return memchr(s, '\0', size) != NULL;
 }
 
+int alert_op_parse(const char *s, enum alert_op *out)
+{
+    static const struct { const char *a, *b; enum alert_op op; } ops[] = {
+        { "gt", ">", OP_GT }, { "ge", ">=", OP_GE }, { "lt", "<", OP_LT },
+        { "le", "<=", OP_LE }, { "eq", "==", OP_EQ }, { "ne", "!=", OP_NE },
+        { "none", "none", OP_NONE },
+    };
+    size_t i;
+
+    if (!s)
+        return HUB_EINVAL;
+    for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (strcmp(s, ops[i].a) == 0 || strcmp(s, ops[i].b) == 0) {
+            *out = ops[i].op;
+            return HUB_OK;
+        }
+    return HUB_EINVAL;
+}
+
+int alert_sev_parse(const char *s, enum alert_sev *out)
+{
+    if (!s)
+        return HUB_EINVAL;
+    if (strcmp(s, "info") == 0)
+        *out = ALERT_INFO;
+    else if (strcmp(s, "warn") == 0)
+        *out = ALERT_WARN;
+    else if (strcmp(s, "crit") == 0)
+        *out = ALERT_CRIT;
+    else
+        return HUB_EINVAL;
+    return HUB_OK;
+}
+
 const char *alert_sev_name(enum alert_sev s)
 {
     switch (s) {
@@ -136,8 +170,11 @@ int alert_rule_check(const struct alert_rule *r, char *err, size_t errlen)
         why = "threshold must be a finite number";
     else if (isinf(r->clear_threshold) || isinf(r->crit_threshold))
         why = "clear/crit threshold must be finite or unset";
-    else if (r->for_s < 0 || r->clear_for_s < 0 || r->nodata_s < 0)
-        why = "for, clear_for and nodata must be >= 0";
+    else if (r->for_s < 0 || r->clear_for_s < 0 || r->nodata_s < 0 ||
+             r->for_s > ALERT_MAX_DURATION_S ||
+             r->clear_for_s > ALERT_MAX_DURATION_S ||
+             r->nodata_s > ALERT_MAX_DURATION_S)
+        why = "for, clear_for and nodata must be between 0 and 366 days";
     else if (r->op == OP_NONE && r->nodata_s == 0)
         why = "a rule without a condition needs nodata";
     else if (r->event_rule && r->op == OP_NONE)
@@ -164,9 +201,16 @@ struct alert_engine *alert_engine_new(const struct alert_rule *rules, size_t n,
 
     if (!rules || n == 0 || max_instances == 0 || max_instances > (1u << 24))
         return NULL;
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
+        size_t j;
+
         if (alert_rule_check(&rules[i], NULL, 0) != HUB_OK)
             return NULL;
+        for (j = 0; j < i; j++)
+            if (strcmp(rules[i].name, rules[j].name) == 0 &&
+                strcmp(rules[i].field, rules[j].field) == 0)
+                return NULL;
+    }
     e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
@@ -689,10 +733,10 @@ void alert_foreach_active(const struct alert_engine *e,
             continue;
         if (in->st == AS_FIRING || in->st == AS_RECOVERING) {
             fill_note(e, in, NOTE_FIRING, &n);
-            n.nodata_ms = in->nodata ? 1 : 0;
+            n.nodata = in->nodata;
         } else if (in->nodata) {
             fill_note(e, in, NOTE_NODATA, &n);
-            n.nodata_ms = 1;
+            n.nodata = 1;
         } else {
             continue;
         }

@@ -112,6 +112,7 @@ struct alert_note {
                                  firing start (RESOLVED), last value (NODATA) */
     int64_t ts_ns;            /* event time of the transition (newest reading) */
     int64_t nodata_ms;        /* NODATA/_END: wall ms without data, else 0 */
+    int nodata;               /* alert_foreach_active: 1 if data is missing */
 };
 
 struct alert_stats {
@@ -123,9 +124,10 @@ struct alert_stats {
 
 struct alert_engine;
 
-/* Create an engine for a copy of rules[0..n). max_instances >= 1.
- * Returns NULL on allocation failure, n == 0, max_instances == 0 or
- * an invalid rule (see alert_rule_check). Free with alert_engine_free. */
+/* Create an engine for a copy of rules[0..n). 1 <= max_instances <= 2^24.
+ * Returns NULL on allocation failure, n == 0, a bad max_instances, an
+ * invalid rule (see alert_rule_check) or two rules with the same name and
+ * field (state is saved under that pair). Free with alert_engine_free. */
 struct alert_engine *alert_engine_new(const struct alert_rule *rules, size_t n,
                                       size_t max_instances);
 
@@ -134,7 +136,9 @@ void alert_engine_free(struct alert_engine *e);
 
 /* Check one rule: names non-empty and NUL-terminated, op valid for the
  * rule's type, event rules with a value op, finite thresholds, for/clear_for/
- * nodata >= 0. Returns HUB_OK or HUB_EINVAL with a message in err. */
+ * nodata in [0, ALERT_MAX_DURATION_S]. Returns HUB_OK or HUB_EINVAL with a
+ * message in err (err may be NULL). */
+#define ALERT_MAX_DURATION_S (366LL * 24 * 3600)
 int alert_rule_check(const struct alert_rule *r, char *err, size_t errlen);
 
 /* Feed one value of (site, kind, id, field) at event time ts_ns and wall
@@ -157,7 +161,7 @@ int alert_next_note(struct alert_engine *e, struct alert_note *out);
 
 /* Call fn for every instance that is FIRING, RECOVERING (what = NOTE_FIRING)
  * or in nodata (what = NOTE_NODATA; a firing instance in nodata is listed
- * once, as NOTE_FIRING with nodata_ms > 0), event rules excepted. The note
+ * once, as NOTE_FIRING with nodata = 1), event rules excepted. The note
  * is borrowed for the call only. fn must not call into the engine. */
 void alert_foreach_active(const struct alert_engine *e,
                           void (*fn)(const struct alert_note *, void *),
@@ -183,6 +187,11 @@ int alert_load(struct alert_engine *e, const char *text);
  * fields. Copies up to max rules to out (out may be NULL when max is 0);
  * returns the total number of default rules. */
 size_t alert_default_rules(struct alert_rule *out, size_t max);
+
+/* Config helpers: "gt" ">" "ge" ">=" "lt" "<" "le" "<=" "eq" "==" "ne" "!="
+ * "none"; "info" "warn" "crit". HUB_OK, or HUB_EINVAL (out untouched). */
+int alert_op_parse(const char *s, enum alert_op *out);
+int alert_sev_parse(const char *s, enum alert_sev *out);
 
 /* Static names: "info"/"warn"/"crit", "firing"/"resolved"/"nodata"/
  * "nodata_end", "normal"/"pending"/"firing"/"recovering"/"nodata". */

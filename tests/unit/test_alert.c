@@ -689,6 +689,7 @@ START_TEST(restart_keeps_nodata_and_odd_names)
     alert_tick(e2, 500000);
     ck_assert(no_note(e2));
     alert_foreach_active(e2, collect_active, &act);
+    ck_assert_int_eq(act.nodata, 1);
     ck_assert_str_eq(act.site, "kebun 50% -");
     ck_assert_str_eq(act.obj_id, "d-1");
     ck_assert_int_eq(act.what, NOTE_NODATA);
@@ -916,6 +917,33 @@ END_TEST
 
 START_TEST(names)
 {
+    enum alert_op op = OP_GT;
+    enum alert_sev sev = ALERT_INFO;
+    struct alert_rule r[2];
+
+    ck_assert_int_eq(alert_op_parse(">=", &op), HUB_OK);
+    ck_assert_int_eq(op, OP_GE);
+    ck_assert_int_eq(alert_op_parse("ne", &op), HUB_OK);
+    ck_assert_int_eq(op, OP_NE);
+    ck_assert_int_eq(alert_op_parse("=>", &op), HUB_EINVAL);
+    ck_assert_int_eq(op, OP_NE);
+    ck_assert_int_eq(alert_sev_parse("crit", &sev), HUB_OK);
+    ck_assert_int_eq(sev, ALERT_CRIT);
+    ck_assert_int_eq(alert_sev_parse("critical", &sev), HUB_EINVAL);
+    /* the same name and field twice cannot be told apart in saved state */
+    r[0] = overheat();
+    r[1] = overheat();
+    ck_assert_ptr_null(alert_engine_new(r, 2, 4));
+    strcpy(r[1].field, "temp_mid_c");
+    r[1].nodata_s = ALERT_MAX_DURATION_S + 1;
+    ck_assert_ptr_null(alert_engine_new(r, 2, 4));
+    r[1].nodata_s = ALERT_MAX_DURATION_S;
+    {
+        struct alert_engine *e = alert_engine_new(r, 2, 4);
+
+        ck_assert_ptr_nonnull(e);
+        alert_engine_free(e);
+    }
     ck_assert_str_eq(alert_sev_name(ALERT_CRIT), "crit");
     ck_assert_str_eq(alert_what_name(NOTE_NODATA_END), "nodata_end");
     ck_assert_str_eq(alert_state_name(AS_RECOVERING), "recovering");
