@@ -281,44 +281,61 @@ static int in_range(double v, double lo, double hi)
     return isfinite(v) && v >= lo && v <= hi;
 }
 
+#define R(f, lo, hi, help) \
+    { #f, offsetof(struct tank_params, f), 0, lo, hi, help }
+#define RI(f, lo, hi, help) \
+    { #f, offsetof(struct tank_params, f), 1, lo, hi, help }
+static const struct tank_param_info param_table[] = {
+    R(step_min_l, 0.01, 1e6, "minimum fill/draw step, litres (6.3)"),
+    R(step_min_pct, 0.0, 50.0, "minimum fill/draw step, % of capacity (6.3)"),
+    R(step_window_min, 1.0, 60.0, "a step's change happens within this many minutes"),
+    R(step_persist_min, 1.0, 30.0, "a step's new level persists this many minutes"),
+    R(step_smooth_min, 1.0, 15.0, "median window of the level for step detection, minutes"),
+    R(max_fill_rate_l_min, 0.01, 1e6, "faster level changes are rejected unless they persist (6.5)"),
+    RI(rate_persist_samples, 1, PEND_CAP, "samples a too-fast change must persist to be accepted"),
+    R(blind_zone_cm, 0.0, 1000.0, "ultrasonic distances below this are rejected (6.5)"),
+    R(range_margin_cm, 0.0, 1000.0, "distances beyond the sensor height + this are rejected"),
+    R(fill_quiet_min, 1.0, 1440.0, "FILLING ends after the level is quiet this long"),
+    R(empty_pct, 0.0, 50.0, "below this % of capacity the tank is empty"),
+    R(new_batch_fill_pct, 1.0, 100.0, "a fill of this % of capacity after FILLING starts a new batch"),
+    R(ph_flat_slope_per_day, 0.0, 10.0, "|pH slope| below this is flat"),
+    R(ph_flat_hold_h, 0.0, 10000.0, "pH flat this long: ACIDIFYING -> STABILISING"),
+    R(ph_slope_window_h, 2.0, 120.0, "regression window of ph_slope_per_day, hours"),
+    R(ec_stable_pct_per_day, 0.0, 1000.0, "|EC slope| below this %/day is stable"),
+    R(ec_window_h, 4.0, 120.0, "regression window of the EC slope, hours"),
+    RI(ec_required, 0, 1, "1: READY needs EC data; 0: without EC data only the age counts"),
+    R(ec_alpha, 0.0, 0.1, "EC temperature coefficient per degC (EC25)"),
+    R(spoil_margin_ph, 0.0, 14.0, "pH this far above the batch minimum..."),
+    R(spoil_hold_h, 0.0, 10000.0, "...for this many hours after STABILISING: SPOILED"),
+    R(spoil_em_ph, 0.0, 14.0, "EM recipes at or above this pH after min_days..."),
+    R(spoil_em_hold_h, 0.0, 10000.0, "...for this many hours: SPOILED"),
+    R(drift_window_h, 2.0, 96.0, "window of net_drift_l_per_day, hours"),
+};
+#undef R
+#undef RI
+
+const struct tank_param_info *tank_param_table(size_t *n)
+{
+    *n = sizeof(param_table) / sizeof(param_table[0]);
+    return param_table;
+}
+
 int tank_params_check(const struct tank_params *p, char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-        double lo, hi;
-    } rules[] = {
-#define R(f, lo, hi) { #f, offsetof(struct tank_params, f), lo, hi }
-        R(step_min_l, 0.01, 1e6), R(step_min_pct, 0.0, 50.0),
-        R(step_window_min, 1.0, 60.0), R(step_persist_min, 1.0, 30.0),
-        R(step_smooth_min, 1.0, 15.0), R(max_fill_rate_l_min, 0.01, 1e6),
-        R(blind_zone_cm, 0.0, 1000.0), R(range_margin_cm, 0.0, 1000.0),
-        R(fill_quiet_min, 1.0, 1440.0), R(empty_pct, 0.0, 50.0),
-        R(new_batch_fill_pct, 1.0, 100.0), R(ph_flat_slope_per_day, 0.0, 10.0),
-        R(ph_flat_hold_h, 0.0, 10000.0), R(ph_slope_window_h, 2.0, 120.0),
-        R(ec_stable_pct_per_day, 0.0, 1000.0), R(ec_window_h, 4.0, 120.0),
-        R(ec_alpha, 0.0, 0.1), R(spoil_margin_ph, 0.0, 14.0),
-        R(spoil_hold_h, 0.0, 10000.0), R(spoil_em_ph, 0.0, 14.0),
-        R(spoil_em_hold_h, 0.0, 10000.0), R(drift_window_h, 2.0, 96.0),
-#undef R
-    };
-
     if (!p)
         return geom_err(err, errlen, "no parameters");
-    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-        double v = *(const double *)(const void *)((const char *)p + rules[i].off);
+    for (size_t i = 0; i < sizeof(param_table) / sizeof(param_table[0]); i++) {
+        const struct tank_param_info *r = &param_table[i];
+        const void *f = (const char *)p + r->offset;
+        double v = r->is_int ? (double)*(const int *)f : *(const double *)f;
 
-        if (!in_range(v, rules[i].lo, rules[i].hi)) {
+        if (!in_range(v, r->lo, r->hi)) {
             if (err && errlen)
                 snprintf(err, errlen, "tank.%s must be within [%g, %g]",
-                         rules[i].name, rules[i].lo, rules[i].hi);
+                         r->key, r->lo, r->hi);
             return HUB_EINVAL;
         }
     }
-    if (p->rate_persist_samples < 1 || p->rate_persist_samples > PEND_CAP)
-        return geom_err(err, errlen, "tank.rate_persist_samples must be within [1, 8]");
-    if (p->ec_required != 0 && p->ec_required != 1)
-        return geom_err(err, errlen, "tank.ec_required must be 0 or 1");
     return HUB_OK;
 }
 

@@ -124,7 +124,7 @@ size_t tank_recipes_builtin(struct tank_recipe *out, size_t max);
  * fills *out, or HUB_EINVAL. */
 int tank_recipe_find(const char *name, struct tank_recipe *out);
 
-/* ---- parameters (every one a config key, see tank.c for the table) ----- */
+/* ---- parameters (every one a config key: tank_param_table) ------------- */
 
 struct tank_params {
     double step_min_l;            /* 3: minimum step, litres              */
@@ -157,6 +157,19 @@ struct tank_params {
 
 /* Fill p with the defaults above. Cannot fail. */
 void tank_params_defaults(struct tank_params *p);
+
+/* The parameters as a table for the config loader: key (the struct member
+ * name; suggested config path tank.<key>), offset into struct tank_params,
+ * is_int (int member, else double), inclusive bounds, one line of help.
+ * The defaults are those of tank_params_defaults(). Static storage. */
+struct tank_param_info {
+    const char *key;
+    size_t offset;
+    int is_int;
+    double lo, hi;
+    const char *help;
+};
+const struct tank_param_info *tank_param_table(size_t *n);
 
 /* Check bounds (windows fit the fixed arrays: ph_slope_window_h and
  * ec_window_h <= 120, drift_window_h <= 96, step_window_min +

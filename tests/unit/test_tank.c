@@ -16,6 +16,7 @@
  *   h = 60: pi * 900 * 0.1                        = 282.7433 L */
 #include <check.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -258,6 +259,21 @@ START_TEST(recipes_and_params)
     ck_assert_double_eq(p.blind_zone_cm, 25.0);
     p.drift_window_h = 500.0;
     ck_assert_int_eq(tank_params_check(&p, NULL, 0), HUB_EINVAL);
+    tank_params_defaults(&p);
+    p.rate_persist_samples = 0;
+    ck_assert_int_eq(tank_params_check(&p, NULL, 0), HUB_EINVAL);
+    {
+        size_t n, i;
+        const struct tank_param_info *pi = tank_param_table(&n);
+
+        ck_assert_uint_eq(n, 24);
+        for (i = 0; i < n; i++)
+            if (strcmp(pi[i].key, "max_fill_rate_l_min") == 0)
+                break;
+        ck_assert_uint_lt(i, n);
+        ck_assert_uint_eq(pi[i].offset, offsetof(struct tank_params, max_fill_rate_l_min));
+        ck_assert_int_eq(pi[i].is_int, 0);
+    }
 }
 END_TEST
 
