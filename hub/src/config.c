@@ -29,6 +29,8 @@
 #include "decode.h"
 #include "hub_err.h"
 #include "influx_out.h"
+#include "msgtext.h"
+#include "notify.h"
 
 #define CFG_FILE_MAX  (1024 * 1024)  /* a config file larger than this is a mistake */
 #define CFG_PATH_MAX  128            /* longest dotted key path we build */
@@ -42,7 +44,10 @@ enum cfg_type {
     CFG_ENUM,       /* an enum stored as int; a string in the file    */
     CFG_STRLIST,    /* char ** + size_t count at .size                */
     CFG_RANGES,     /* struct range_rule * + size_t count at .size    */
-    CFG_TANKS       /* struct cfg_tank * + size_t count at .size      */
+    CFG_TANKS,      /* struct cfg_tank * + size_t count at .size      */
+    CFG_RULES,      /* struct alert_rule * + count                    */
+    CFG_MEMBERS,    /* struct member * + count                        */
+    CFG_TEMPLATES   /* struct cfg_template * + count                  */
 };
 
 struct cfg_enum {
@@ -89,6 +94,8 @@ _Static_assert(sizeof(enum influx_api) == sizeof(int), "enums are stored as int"
     { .path = p, .type = CFG_RANGES, .off = OFF(f), .size = OFF(n), .help = h }
 #define K_TANKS(p, f, n, h) \
     { .path = p, .type = CFG_TANKS, .off = OFF(f), .size = OFF(n), .help = h }
+#define K_GLIST(t, p, f, n, h) \
+    { .path = p, .type = t, .off = OFF(f), .size = OFF(n), .help = h }
 
 static const struct cfg_enum log_levels[] = {
     { "debug", LOG_LVL_DEBUG }, { "info", LOG_LVL_INFO },
@@ -240,7 +247,77 @@ static const struct cfg_key keys[] = {
     K_TANKS("tanks.each", tanks.each, tanks.neach,
             "tanks that differ from the defaults above: ( { id = \"2\"; shape = \"box\"; length_cm = 100.0; "
             "... recipe = \"ECO_ENZYME\"; table = ( [0.0, 0.0], [50.0, 120.0] ); } )"),
-};
+
+    K_BOOL("alerts.enabled", alerts.enabled, 1,
+           "run the alert rules: alert points in InfluxDB, and messages to the members below"),
+    K_STR("alerts.state_dir", alerts.state_dir, "/var/lib/kompos-hub/alerts",
+          "folder of the notification outbox (outbox/, dead/) and the alert state file: what fired, "
+          "who was told, what is still to send, across restarts"),
+    K_BOOL("alerts.default_rules", alerts.default_rules, 1,
+           "use the built-in rules of domain-compost.md 6.6 (DRUM_OVERHEAT, DRUM_MATURE, TANK_READY, ...)"),
+    K_GLIST(CFG_RULES, "alerts.rules", alerts.rules, alerts.nrules,
+            "more rules, or changes: a rule with the name and field of a built-in one replaces it"),
+    K_STRBUF("alerts.lang", alerts.lang, "id", "language of the messages: id (Bahasa Indonesia) or en"),
+    K_STRBUF("alerts.quiet_start", alerts.quiet_start, "21:00",
+             "quiet hours begin, HH:MM WITA: info and warn messages wait until they end; crit goes at once"),
+    K_STRBUF("alerts.quiet_end", alerts.quiet_end, "06:00", "quiet hours end, HH:MM WITA; equal to quiet_start = none"),
+    K_INT("alerts.group_wait_s", alerts.group_wait_s, 0, 3600, 30,
+          "alerts of one site within this many seconds go to a person as one message"),
+    K_INT("alerts.group_interval_s", alerts.group_interval_s, 0, 86400, 300,
+          "at least this long between two grouped messages to one person, seconds"),
+    K_INT("alerts.reminder_warn_s", alerts.reminder_warn_s, 0, 604800, 14400,
+          "remind about an unacknowledged warn alert this often, seconds; 0 = never"),
+    K_INT("alerts.reminder_crit_s", alerts.reminder_crit_s, 0, 604800, 3600,
+          "remind about an unacknowledged crit alert this often, seconds; 0 = never"),
+    K_INT("alerts.escalate_after_s", alerts.escalate_after_s, 0, 604800, 1800,
+          "tell the next tier when nobody acknowledged a warn or crit alert in this many seconds; 0 = never"),
+    K_STRBUF("alerts.roles_info", alerts.roles_info, "operator",
+             "roles told about info alerts, comma-separated; \"*\" = every role"),
+    K_STRBUF("alerts.roles_warn", alerts.roles_warn, "operator,ketua", "roles told about warn alerts"),
+    K_STRBUF("alerts.roles_crit", alerts.roles_crit, "*", "roles told about crit alerts"),
+    K_INT("alerts.max_instances", alerts.max_instances, 16, 1000000, 4096,
+          "alert instances (rule x drum/tank/sensor) tracked; more are counted and ignored"),
+    K_GLIST(CFG_TEMPLATES, "alerts.templates", alerts.templates, alerts.ntemplates,
+            "message texts that replace the built-in ones: ( { rule = \"DRUM_OVERHEAT\"; lang = \"id\"; "
+            "firing = \"...\"; resolved = \"...\"; } )"),
+
+    K_GLIST(CFG_MEMBERS, "members", members, nmembers,
+            "who gets messages: ( { name = \"Sari\"; phone = \"0812...\"; channels = [ \"fonnte\", \"gammu\" ]; "
+            "role = \"ketua\"; tier = 1; lang = \"id\"; on_duty = \"mon-sat 07:00-17:00\"; min_severity = \"warn\"; } )"),
+
+    K_STR("notify.webhook_url", notify.webhook_url, "", "channel webhook: POST JSON to this URL; \"\" = off"),
+    K_STR("notify.webhook_token_file", notify.webhook_token_file, "",
+          "channel webhook: file with a bearer token; \"\" = none; env KOMPOS_WEBHOOK_TOKEN wins"),
+    K_STR("notify.twilio_base_url", notify.twilio_base_url, "https://api.twilio.com", "channels twilio_sms, twilio_whatsapp: API base URL"),
+    K_STR("notify.twilio_account_sid", notify.twilio_account_sid, "", "Twilio account SID (AC...)"),
+    K_STR("notify.twilio_token_file", notify.twilio_token_file, "",
+          "file with the Twilio auth token; env KOMPOS_TWILIO_TOKEN wins"),
+    K_STR("notify.twilio_from", notify.twilio_from, "", "Twilio SMS sender number, E.164"),
+    K_STR("notify.twilio_whatsapp_from", notify.twilio_whatsapp_from, "", "Twilio WhatsApp sender number, E.164"),
+    K_STR("notify.whatsapp_base_url", notify.whatsapp_base_url, "https://graph.facebook.com",
+          "channel whatsapp_cloud (Meta WhatsApp Cloud API): base URL"),
+    K_STR("notify.whatsapp_api_version", notify.whatsapp_api_version, "v21.0", "Graph API version"),
+    K_STR("notify.whatsapp_phone_number_id", notify.whatsapp_phone_number_id, "", "the sender's phone number id"),
+    K_STR("notify.whatsapp_token_file", notify.whatsapp_token_file, "",
+          "file with the access token; env KOMPOS_WHATSAPP_TOKEN wins"),
+    K_STR("notify.whatsapp_template", notify.whatsapp_template, "kompos_alert",
+          "approved template with one body parameter (the text); \"\" = plain text messages"),
+    K_STR("notify.whatsapp_template_lang", notify.whatsapp_template_lang, "id", "language code of the template"),
+    K_STR("notify.fonnte_base_url", notify.fonnte_base_url, "https://api.fonnte.com", "channel fonnte: base URL"),
+    K_STR("notify.fonnte_token_file", notify.fonnte_token_file, "",
+          "file with the Fonnte device token; env KOMPOS_FONNTE_TOKEN wins"),
+    K_STR("notify.fonnte_country_code", notify.fonnte_country_code, "62", "Fonnte countryCode"),
+    K_STR("notify.gammu_outbox_dir", notify.gammu_outbox_dir, "",
+          "channel gammu: gammu-smsd's OutboxPath (files backend); \"\" = off"),
+    K_INT("notify.timeout_ms", notify.timeout_ms, 1000, 120000, 10000, "timeout of one gateway request, milliseconds"),
+    K_INT("notify.max_pending", notify.max_pending, 1, 100000, 128,
+          "messages waiting in the outbox; more are refused and counted"),
+    K_INT("notify.pace_s", notify.pace_s, 0, 3600, 10, "at least this long between two messages to one phone, seconds"),
+    K_INT("notify.retry_max_s", notify.retry_max_s, 1, 86400, 3600, "cap of the retry backoff, seconds"),
+    K_INT("notify.max_age_h", notify.max_age_h, 1, 720, 24, "a message not delivered after this many hours is dead-lettered"),
+    K_INT("notify.rung_max_fails", notify.rung_max_fails, 1, 100, 3,
+          "retryable failures on one channel before the next channel of the member is tried"),
+};;
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -341,8 +418,9 @@ void config_free(struct hub_config *c)
             free_list(*(char ***)p, *(size_t *)field_ptr(c, k->size));
         else if (k->type == CFG_RANGES)
             free(*(struct range_rule **)p);
-        else if (k->type == CFG_TANKS)
-            free(*(struct cfg_tank **)p);
+        else if (k->type == CFG_TANKS || k->type == CFG_RULES || k->type == CFG_MEMBERS ||
+                 k->type == CFG_TEMPLATES)
+            free(*(void **)p);
     }
     memset(c, 0, sizeof(*c));
 }
@@ -386,6 +464,11 @@ int config_defaults(struct hub_config *c)
             break;
         case CFG_TANKS:
             /* none: every tank uses the tanks.* defaults */
+            break;
+        case CFG_RULES:
+        case CFG_MEMBERS:
+        case CFG_TEMPLATES:
+            /* none configured; the built-in rules live in alert.c */
             break;
         }
     }
@@ -755,6 +838,224 @@ static int set_tanks(const struct parse_ctx *x, const struct cfg_key *k,
     return HUB_OK;
 }
 
+/* ---- lists of groups: alerts.rules, members, alerts.templates ----------- */
+
+enum gs_type { GS_STR, GS_NUM, GS_SECS, GS_INT, GS_BOOL, GS_OP, GS_SEV, GS_CHANNELS };
+
+struct gspec {
+    const char *name;
+    enum gs_type type;
+    size_t off;
+    size_t size;        /* GS_STR: buffer size */
+    int required;
+};
+
+#define GSR(f, t, req) { #f, t, offsetof(struct alert_rule, f), sizeof(((struct alert_rule *)0)->f), req }
+static const struct gspec rule_specs[] = {
+    GSR(name, GS_STR, 1), GSR(kind, GS_STR, 1), GSR(field, GS_STR, 1), GSR(op, GS_OP, 1),
+    GSR(threshold, GS_NUM, 0), GSR(text, GS_STR, 0),
+    { "clear", GS_NUM, offsetof(struct alert_rule, clear_threshold), 0, 0 },
+    GSR(for_s, GS_SECS, 0), GSR(clear_for_s, GS_SECS, 0), GSR(nodata_s, GS_SECS, 0),
+    GSR(severity, GS_SEV, 0),
+    { "crit", GS_NUM, offsetof(struct alert_rule, crit_threshold), 0, 0 },
+    { "event", GS_BOOL, offsetof(struct alert_rule, event_rule), 0, 0 },
+    GSR(when_field, GS_STR, 0), GSR(when_text, GS_STR, 0),
+    { "message", GS_STR, offsetof(struct alert_rule, msg_key), sizeof(((struct alert_rule *)0)->msg_key), 0 },
+    { NULL, GS_STR, 0, 0, 0 }
+};
+#define GSM(f, t, req) { #f, t, offsetof(struct member, f), sizeof(((struct member *)0)->f), req }
+static const struct gspec member_specs[] = {
+    GSM(name, GS_STR, 1), GSM(phone, GS_STR, 1), GSM(channels, GS_CHANNELS, 1), GSM(role, GS_STR, 0),
+    GSM(tier, GS_INT, 0), GSM(lang, GS_STR, 0), GSM(on_duty, GS_STR, 0),
+    GSM(min_severity, GS_SEV, 0),
+    { NULL, GS_STR, 0, 0, 0 }
+};
+#define GST(f, t, req) { #f, t, offsetof(struct cfg_template, f), sizeof(((struct cfg_template *)0)->f), req }
+static const struct gspec template_specs[] = {
+    GST(rule, GS_STR, 1), GST(lang, GS_STR, 0), GST(firing, GS_STR, 0), GST(resolved, GS_STR, 0),
+    { NULL, GS_STR, 0, 0, 0 }
+};
+
+static const struct cfg_enum alert_ops[] = {
+    { ">", OP_GT }, { ">=", OP_GE }, { "<", OP_LT }, { "<=", OP_LE }, { "==", OP_EQ },
+    { "!=", OP_NE }, { "none", OP_NONE }, { NULL, 0 }
+};
+static const struct cfg_enum severities[] = {
+    { "info", ALERT_INFO }, { "warn", ALERT_WARN }, { "crit", ALERT_CRIT }, { NULL, 0 }
+};
+_Static_assert((int)ALERT_INFO == (int)ROUTE_INFO && (int)ALERT_WARN == (int)ROUTE_WARN &&
+               (int)ALERT_CRIT == (int)ROUTE_CRIT, "alert and route severities agree");
+
+static void glist_defaults(enum cfg_type t, void *elem)
+{
+    if (t == CFG_RULES) {
+        struct alert_rule *r = elem;
+
+        r->op = OP_NONE;
+        r->clear_threshold = NAN;
+        r->crit_threshold = NAN;
+        r->severity = ALERT_WARN;
+    } else if (t == CFG_MEMBERS) {
+        struct member *m = elem;
+
+        m->tier = 1;
+        m->min_severity = ROUTE_INFO;
+        snprintf(m->role, sizeof(m->role), "operator");
+    } else if (t == CFG_TEMPLATES) {
+        snprintf(((struct cfg_template *)elem)->lang, sizeof(((struct cfg_template *)elem)->lang), "id");
+    }
+}
+
+static int gs_enum(const struct parse_ctx *x, const char *path, size_t idx, const config_setting_t *m,
+                   const struct cfg_enum *e, int *out)
+{
+    char names[96];
+    size_t used = 0;
+
+    if (config_setting_type(m) == CONFIG_TYPE_STRING &&
+        enum_value(e, config_setting_get_string(m), out))
+        return HUB_OK;
+    names[0] = '\0';
+    for (; e->name; e++) {
+        int w = snprintf(names + used, sizeof(names) - used, "%s\"%s\"", used ? ", " : "", e->name);
+
+        if (w < 0 || (size_t)w >= sizeof(names) - used)
+            break;
+        used += (size_t)w;
+    }
+    return fail(x, HUB_EINVAL, m, "%s[%zu].%s: expected one of %s", path, idx,
+                config_setting_name(m), names);
+}
+
+static int gs_member(const struct parse_ctx *x, const char *path, size_t idx,
+                     const config_setting_t *m, const struct gspec *g, void *elem)
+{
+    char *p = (char *)elem + g->off;
+    const char *mn = config_setting_name(m);
+
+    switch (g->type) {
+    case GS_STR:
+        if (config_setting_type(m) != CONFIG_TYPE_STRING)
+            return fail(x, HUB_EINVAL, m, "%s[%zu].%s: expected a string", path, idx, mn);
+        if (strlen(config_setting_get_string(m)) >= g->size)
+            return fail(x, HUB_EINVAL, m, "%s[%zu].%s: longer than %zu bytes", path, idx, mn,
+                        g->size - 1);
+        snprintf(p, g->size, "%s", config_setting_get_string(m));
+        return HUB_OK;
+    case GS_NUM:
+        if (!is_number(m) || !isfinite(number_of(m)))
+            return fail(x, HUB_EINVAL, m, "%s[%zu].%s: expected a number", path, idx, mn);
+        *(double *)p = number_of(m);
+        return HUB_OK;
+    case GS_SECS:
+        if (!is_int(m) || config_setting_get_int64(m) < 0 ||
+            config_setting_get_int64(m) > 366LL * 86400)
+            return fail(x, HUB_EINVAL, m, "%s[%zu].%s: expected whole seconds, 0 to a year",
+                        path, idx, mn);
+        *(int64_t *)p = config_setting_get_int64(m);
+        return HUB_OK;
+    case GS_INT:
+        if (!is_int(m) || config_setting_get_int64(m) < 1 || config_setting_get_int64(m) > 9)
+            return fail(x, HUB_EINVAL, m, "%s[%zu].%s: expected an integer 1..9", path, idx, mn);
+        *(int *)p = (int)config_setting_get_int64(m);
+        return HUB_OK;
+    case GS_BOOL:
+        if (config_setting_type(m) != CONFIG_TYPE_BOOL)
+            return fail(x, HUB_EINVAL, m, "%s[%zu].%s: expected true or false", path, idx, mn);
+        *(int *)p = config_setting_get_bool(m) ? 1 : 0;
+        return HUB_OK;
+    case GS_OP:
+        return gs_enum(x, path, idx, m, alert_ops, (int *)p);
+    case GS_SEV:
+        return gs_enum(x, path, idx, m, severities, (int *)p);
+    case GS_CHANNELS: {
+        struct member *mb = elem;
+        int n = config_setting_length(m), t = config_setting_type(m);
+
+        if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) || n < 1 || n > ROUTE_MAX_CHANNELS)
+            return fail(x, HUB_EINVAL, m, "%s[%zu].channels: expected 1 to %d channel names, "
+                        "best first", path, idx, ROUTE_MAX_CHANNELS);
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *e = config_setting_get_elem(m, (unsigned)i);
+            const char *v;
+
+            if (config_setting_type(e) != CONFIG_TYPE_STRING)
+                return fail(x, HUB_EINVAL, e, "%s[%zu].channels[%d]: expected a string", path, idx, i);
+            v = config_setting_get_string(e);
+            if (notify_channel_from_name(v) < 0)
+                return fail(x, HUB_EINVAL, e, "%s[%zu].channels[%d]: '%s' is not one of webhook, "
+                            "twilio_sms, twilio_whatsapp, whatsapp_cloud, fonnte, gammu", path, idx, i, v);
+            snprintf(mb->channels[i], sizeof(mb->channels[i]), "%s", v);
+        }
+        mb->nchannels = (size_t)n;
+        return HUB_OK;
+    }
+    }
+    return HUB_EINVAL;
+}
+
+static int set_glist(const struct parse_ctx *x, const struct cfg_key *k, const config_setting_t *s)
+{
+    const struct gspec *specs;
+    size_t esize, max, n;
+    char *v;
+    int t = config_setting_type(s);
+
+    switch (k->type) {
+    case CFG_RULES: specs = rule_specs; esize = sizeof(struct alert_rule); max = 1024; break;
+    case CFG_MEMBERS: specs = member_specs; esize = sizeof(struct member); max = ROUTE_MAX_MEMBERS; break;
+    default: specs = template_specs; esize = sizeof(struct cfg_template); max = 256; break;
+    }
+    if (t != CONFIG_TYPE_LIST && !(t == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0))
+        return fail(x, HUB_EINVAL, s, "%s: expected a list of groups ( { ... }, ... )", k->path);
+    n = (size_t)config_setting_length(s);
+    if (n > max)
+        return fail(x, HUB_EINVAL, s, "%s: at most %zu entries", k->path, max);
+    v = calloc(n ? n : 1, esize);
+    if (!v)
+        return nomem(x);
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        void *elem = v + i * esize;
+        unsigned seen = 0;
+        int rc = HUB_OK;
+
+        glist_defaults(k->type, elem);
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+            free(v);
+            return fail(x, HUB_EINVAL, e, "%s[%zu]: expected a group { ... }", k->path, i);
+        }
+        for (int j = 0; rc == HUB_OK && j < config_setting_length(e); j++) {
+            const config_setting_t *m = config_setting_get_elem(e, (unsigned)j);
+            const char *mn = config_setting_name(m);
+            size_t g;
+
+            for (g = 0; specs[g].name; g++)
+                if (strcmp(specs[g].name, mn) == 0)
+                    break;
+            if (!specs[g].name)
+                rc = fail(x, HUB_EINVAL, m, "unknown key '%s[%zu].%s'", k->path, i, mn);
+            else {
+                rc = gs_member(x, k->path, i, m, &specs[g], elem);
+                seen |= 1u << g;
+            }
+        }
+        for (size_t g = 0; rc == HUB_OK && specs[g].name; g++)
+            if (specs[g].required && !(seen & (1u << g)))
+                rc = fail(x, HUB_EINVAL, e, "%s[%zu]: missing '%s'", k->path, i, specs[g].name);
+        if (rc != HUB_OK) {
+            free(v);
+            return rc;
+        }
+    }
+    free(*(void **)field_ptr(x->c, k->off));
+    *(void **)field_ptr(x->c, k->off) = n ? v : NULL;
+    if (!n)
+        free(v);
+    *(size_t *)field_ptr(x->c, k->size) = n;
+    return HUB_OK;
+}
+
 static int set_enum(const struct parse_ctx *x, const struct cfg_key *k,
                     const config_setting_t *s)
 {
@@ -840,6 +1141,10 @@ static int set_key(const struct parse_ctx *x, const struct cfg_key *k,
         return set_ranges(x, k, s);
     case CFG_TANKS:
         return set_tanks(x, k, s);
+    case CFG_RULES:
+    case CFG_MEMBERS:
+    case CFG_TEMPLATES:
+        return set_glist(x, k, s);
     }
     return HUB_EINVAL;
 }
@@ -996,6 +1301,97 @@ static int check_tls(const struct parse_ctx *x, const config_t *lc)
 }
 
 /* Mosquitto config__check: what no single key can judge alone. */
+static int hhmm_ok(const char *t)
+{
+    return strlen(t) == 5 && isdigit((unsigned char)t[0]) && isdigit((unsigned char)t[1]) &&
+           t[2] == ':' && isdigit((unsigned char)t[3]) && isdigit((unsigned char)t[4]) &&
+           (t[0] - '0') * 10 + (t[1] - '0') < 24 && (t[3] - '0') * 10 + (t[4] - '0') < 60;
+}
+
+/* Is channel ch usable with this configuration? NULL, or what is missing. */
+static const char *channel_missing(const struct hub_config *c, int ch)
+{
+    switch (ch) {
+    case NOTIFY_WEBHOOK:
+        return c->notify.webhook_url[0] ? NULL : "notify.webhook_url";
+    case NOTIFY_TWILIO_SMS:
+        return !c->notify.twilio_account_sid[0] ? "notify.twilio_account_sid"
+               : !c->notify.twilio_from[0] ? "notify.twilio_from" : NULL;
+    case NOTIFY_TWILIO_WHATSAPP:
+        return !c->notify.twilio_account_sid[0] ? "notify.twilio_account_sid"
+               : !c->notify.twilio_whatsapp_from[0] ? "notify.twilio_whatsapp_from" : NULL;
+    case NOTIFY_WHATSAPP_CLOUD:
+        return c->notify.whatsapp_phone_number_id[0] ? NULL : "notify.whatsapp_phone_number_id";
+    case NOTIFY_FONNTE:
+        return c->notify.fonnte_base_url[0] ? NULL : "notify.fonnte_base_url";
+    case NOTIFY_GAMMU:
+        return c->notify.gammu_outbox_dir[0] ? NULL : "notify.gammu_outbox_dir";
+    }
+    return "a known channel";
+}
+
+static int check_alerts(const struct parse_ctx *x, const config_t *lc)
+{
+    const struct hub_config *c = x->c;
+    enum msg_lang lang;
+    char why[256];
+
+    if (msgtext_lang_parse(c->alerts.lang, &lang) != HUB_OK)
+        return fail(x, HUB_EINVAL, where(lc, "alerts.lang"),
+                    "alerts.lang: '%s' is not id or en", c->alerts.lang);
+    if (!hhmm_ok(c->alerts.quiet_start))
+        return fail(x, HUB_EINVAL, where(lc, "alerts.quiet_start"),
+                    "alerts.quiet_start: '%s' is not HH:MM", c->alerts.quiet_start);
+    if (!hhmm_ok(c->alerts.quiet_end))
+        return fail(x, HUB_EINVAL, where(lc, "alerts.quiet_end"),
+                    "alerts.quiet_end: '%s' is not HH:MM", c->alerts.quiet_end);
+    for (size_t i = 0; i < c->alerts.nrules; i++) {
+        why[0] = '\0';
+        if (alert_rule_check(&c->alerts.rules[i], why, sizeof(why)) != HUB_OK)
+            return fail(x, HUB_EINVAL, where_elem(lc, "alerts.rules", i),
+                        "alerts.rules[%zu]: %s", i, why);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->alerts.rules[j].name, c->alerts.rules[i].name) == 0 &&
+                strcmp(c->alerts.rules[j].field, c->alerts.rules[i].field) == 0)
+                return fail(x, HUB_EINVAL, where_elem(lc, "alerts.rules", i),
+                            "alerts.rules[%zu]: rule %s on %s appears twice", i,
+                            c->alerts.rules[i].name, c->alerts.rules[i].field);
+    }
+    for (size_t i = 0; i < c->alerts.ntemplates; i++) {
+        const struct cfg_template *t = &c->alerts.templates[i];
+
+        if (msgtext_lang_parse(t->lang, &lang) != HUB_OK)
+            return fail(x, HUB_EINVAL, where_elem(lc, "alerts.templates", i),
+                        "alerts.templates[%zu].lang: '%s' is not id or en", i, t->lang);
+        why[0] = '\0';
+        if ((t->firing[0] && msgtext_check(t->firing, why, sizeof(why)) != HUB_OK) ||
+            (t->resolved[0] && msgtext_check(t->resolved, why, sizeof(why)) != HUB_OK))
+            return fail(x, HUB_EINVAL, where_elem(lc, "alerts.templates", i),
+                        "alerts.templates[%zu] (%s): %s", i, t->rule, why);
+    }
+    for (size_t i = 0; i < c->nmembers; i++) {
+        const struct member *m = &c->members[i];
+
+        why[0] = '\0';
+        if (route_check_member(m, why, sizeof(why)) != HUB_OK)
+            return fail(x, HUB_EINVAL, where_elem(lc, "members", i),
+                        "members[%zu] (%s): %s", i, m->name, why);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->members[j].name, m->name) == 0)
+                return fail(x, HUB_EINVAL, where_elem(lc, "members", i),
+                            "members[%zu]: the name '%s' appears twice", i, m->name);
+        for (size_t j = 0; j < m->nchannels; j++) {
+            const char *miss = channel_missing(c, notify_channel_from_name(m->channels[j]));
+
+            if (miss)
+                return fail(x, HUB_EINVAL, where_elem(lc, "members", i),
+                            "members[%zu] (%s): channel %s needs %s to be set", i, m->name,
+                            m->channels[j], miss);
+        }
+    }
+    return HUB_OK;
+}
+
 static int check(const struct parse_ctx *x, const config_t *lc)
 {
     const struct hub_config *c = x->c;
@@ -1104,6 +1500,10 @@ static int check(const struct parse_ctx *x, const config_t *lc)
         return fail(x, HUB_EINVAL, where(lc, "drums.too_dry_pct"),
                     "drums.too_dry_pct (%g) must be less than drums.too_wet_pct (%g)",
                     c->drums.too_dry_pct, c->drums.too_wet_pct);
+
+    rc = check_alerts(x, lc);
+    if (rc != HUB_OK)
+        return rc;
 
     /* what --check calls valid must start: ask the modules that use them */
     {
@@ -1454,6 +1854,25 @@ static void print_key(FILE *f, const struct hub_config *d, const struct cfg_key 
         fputs(" );\n", f);
         break;
     }
+    case CFG_RULES:
+        fprintf(f, "%s# Empty by default (the built-in rules apply when default_rules is true). Example:\n"
+                "%s#   ( { name = \"DRUM_OVERHEAT\"; kind = \"drum\"; field = \"temp_core_c\"; op = \">=\";\n"
+                "%s#       threshold = 68.0; clear = 64.0; for_s = 1800; clear_for_s = 1800;\n"
+                "%s#       severity = \"warn\"; crit = 72.0; } )\n", indent, indent, indent, indent);
+        fprintf(f, "%s%s = ( );\n", indent, name);
+        break;
+    case CFG_MEMBERS:
+        fprintf(f, "%s# Empty by default: alerts are written to InfluxDB but nobody gets a message.\n"
+                "%s# Example:\n"
+                "%s#   ( { name = \"Sari\"; phone = \"0812 3456 7890\"; channels = [ \"fonnte\", \"gammu\" ];\n"
+                "%s#       role = \"ketua\"; tier = 1; lang = \"id\"; on_duty = \"\"; min_severity = \"info\"; } )\n",
+                indent, indent, indent, indent);
+        fprintf(f, "%s%s = ( );\n", indent, name);
+        break;
+    case CFG_TEMPLATES:
+        fprintf(f, "%s# Empty by default: the built-in texts. Placeholders: see config/README.md.\n", indent);
+        fprintf(f, "%s%s = ( );\n", indent, name);
+        break;
     case CFG_TANKS:
         fprintf(f, "%s# Empty by default: every tank uses the tanks.* keys above. Example:\n"
                 "%s#   ( { id = \"2\"; shape = \"table\"; sensor_height_cm = 120.0; recipe = \"ECO_ENZYME\";\n"

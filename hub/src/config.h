@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "alert.h"
+#include "route.h"
 #include "validate.h"
 
 #define CFG_TANK_TABLE_MAX 32
@@ -30,6 +32,15 @@ struct cfg_tank {
     size_t ntable;                  /* level -> litres calibration (shape "table") */
     double table_level_cm[CFG_TANK_TABLE_MAX];
     double table_litres[CFG_TANK_TABLE_MAX];
+};
+
+/* One entry of alerts.templates: the texts of one rule in one language.
+ * "" = the built-in text. */
+struct cfg_template {
+    char rule[48];
+    char lang[4];                   /* "id" or "en"                       */
+    char firing[512];
+    char resolved[512];
 };
 
 enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
@@ -149,6 +160,58 @@ struct hub_config {
         struct cfg_tank *each;      /* per-tank overrides                       */
         size_t neach;
     } tanks;
+
+    struct {
+        int enabled;                /* true: rules run, alerts are written      */
+        char *state_dir;            /* outbox/ and alerts.state live here       */
+        int default_rules;          /* true: domain-compost.md 6.6 rules        */
+        struct alert_rule *rules;   /* configured rules (replace a default of
+                                       the same name and field)              */
+        size_t nrules;
+        char lang[8];               /* "id" | "en": members without their own */
+        char quiet_start[6];        /* "21:00" WITA                             */
+        char quiet_end[6];          /* "06:00"                                  */
+        int group_wait_s;           /* 30                                       */
+        int group_interval_s;       /* 300                                      */
+        int reminder_warn_s;        /* 14400; 0 = none                          */
+        int reminder_crit_s;        /* 3600                                     */
+        int escalate_after_s;       /* 1800; 0 = none                           */
+        char roles_info[64];        /* "operator"                               */
+        char roles_warn[64];        /* "operator,ketua"                         */
+        char roles_crit[64];        /* "*"                                      */
+        int max_instances;          /* 4096                                     */
+        struct cfg_template *templates;
+        size_t ntemplates;
+    } alerts;
+
+    struct member *members;         /* who is told; root key "members"        */
+    size_t nmembers;
+
+    struct {
+        char *webhook_url;          /* "" = channel off                         */
+        char *webhook_token_file;   /* env KOMPOS_WEBHOOK_TOKEN wins            */
+        char *twilio_base_url;
+        char *twilio_account_sid;
+        char *twilio_token_file;    /* env KOMPOS_TWILIO_TOKEN wins             */
+        char *twilio_from;          /* SMS sender, E.164                        */
+        char *twilio_whatsapp_from; /* WhatsApp sender, E.164                   */
+        char *whatsapp_base_url;
+        char *whatsapp_api_version;
+        char *whatsapp_phone_number_id;
+        char *whatsapp_token_file;  /* env KOMPOS_WHATSAPP_TOKEN wins           */
+        char *whatsapp_template;    /* "" = plain text (24 h window only)       */
+        char *whatsapp_template_lang;
+        char *fonnte_base_url;
+        char *fonnte_token_file;    /* env KOMPOS_FONNTE_TOKEN wins             */
+        char *fonnte_country_code;
+        char *gammu_outbox_dir;     /* "" = channel off                         */
+        int timeout_ms;             /* 10000                                    */
+        int max_pending;            /* 128                                      */
+        int pace_s;                 /* 10: per phone                            */
+        int retry_max_s;            /* 3600: backoff cap                        */
+        int max_age_h;              /* 24: then dead-lettered                   */
+        int rung_max_fails;         /* 3: then the next channel                 */
+    } notify;
 };
 
 /* Fill c with every default (allocating the default strings and lists).

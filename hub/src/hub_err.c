@@ -11,6 +11,7 @@ const char *hub_strerror(int err)
     case HUB_EAGAIN:  return "temporary failure, will retry";
     case HUB_EREJECT: return "rejected permanently";
     case HUB_EFULL:   return "queue full";
+    case HUB_ENOENT:  return "not found";
     default:          return "unknown error";
     }
 }

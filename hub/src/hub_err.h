@@ -14,7 +14,8 @@ enum hub_err {
     HUB_EIO     = -3,   /* syscall / library I/O failure; errno kept */
     HUB_EAGAIN  = -4,   /* transient: retry later */
     HUB_EREJECT = -5,   /* permanent: do not retry */
-    HUB_EFULL   = -6    /* a bounded queue is full */
+    HUB_EFULL   = -6,   /* a bounded queue is full */
+    HUB_ENOENT  = -7    /* no such item (an unknown id) */
 };
 
 /* Static text for a code. Never NULL. */

@@ -103,6 +103,15 @@ static const char *cfg_diff(const struct hub_config *a, const struct hub_config 
     I(drums.min_age_d);
     S(tanks.shape); I(tanks.diameter_cm); I(tanks.length_cm); I(tanks.width_cm);
     I(tanks.height_cm); I(tanks.sensor_height_cm); S(tanks.recipe); I(tanks.neach);
+    I(alerts.enabled); S(alerts.state_dir); I(alerts.default_rules); I(alerts.nrules);
+    S(alerts.lang); S(alerts.quiet_start); S(alerts.quiet_end); I(alerts.group_wait_s);
+    I(alerts.group_interval_s); I(alerts.reminder_warn_s); I(alerts.reminder_crit_s);
+    I(alerts.escalate_after_s); S(alerts.roles_info); S(alerts.roles_warn); S(alerts.roles_crit);
+    I(alerts.max_instances); I(alerts.ntemplates); I(nmembers);
+    S(notify.webhook_url); S(notify.twilio_base_url); S(notify.whatsapp_base_url);
+    S(notify.whatsapp_template); S(notify.fonnte_base_url); S(notify.gammu_outbox_dir);
+    I(notify.timeout_ms); I(notify.max_pending); I(notify.pace_s); I(notify.retry_max_s);
+    I(notify.max_age_h); I(notify.rung_max_fails);
     return NULL;
 #undef S
 #undef I
@@ -133,6 +142,19 @@ static const char *const all_keys[] = {
     "drums.min_age_d",
     "tanks.shape", "tanks.diameter_cm", "tanks.length_cm", "tanks.width_cm", "tanks.height_cm",
     "tanks.sensor_height_cm", "tanks.recipe", "tanks.each",
+    "alerts.enabled", "alerts.state_dir", "alerts.default_rules", "alerts.rules", "alerts.lang",
+    "alerts.quiet_start", "alerts.quiet_end", "alerts.group_wait_s", "alerts.group_interval_s",
+    "alerts.reminder_warn_s", "alerts.reminder_crit_s", "alerts.escalate_after_s",
+    "alerts.roles_info", "alerts.roles_warn", "alerts.roles_crit", "alerts.max_instances",
+    "alerts.templates", "members",
+    "notify.webhook_url", "notify.webhook_token_file", "notify.twilio_base_url",
+    "notify.twilio_account_sid", "notify.twilio_token_file", "notify.twilio_from",
+    "notify.twilio_whatsapp_from", "notify.whatsapp_base_url", "notify.whatsapp_api_version",
+    "notify.whatsapp_phone_number_id", "notify.whatsapp_token_file", "notify.whatsapp_template",
+    "notify.whatsapp_template_lang", "notify.fonnte_base_url", "notify.fonnte_token_file",
+    "notify.fonnte_country_code", "notify.gammu_outbox_dir", "notify.timeout_ms",
+    "notify.max_pending", "notify.pace_s", "notify.retry_max_s", "notify.max_age_h",
+    "notify.rung_max_fails",
 };
 #define NALL_KEYS (sizeof(all_keys) / sizeof(all_keys[0]))
 
@@ -548,6 +570,33 @@ static const struct bad_case bad[] = {
     { "tanks = { each = ( { id = \"2\"; height_cm = -1.0; } ); };", "t.cfg:1: ", "tanks.each[0].height_cm: expected a number of cm" },
     { "tanks = { each = ( 5 ); };",                      "t.cfg:1: ", "tanks.each[0]: expected a group" },
     { "tanks = { each = 5; };",                          "t.cfg:1: ", "tanks.each: expected a list of groups" },
+    /* alerts, members, notify */
+    { "alerts = { lang = \"fr\"; };",                    "t.cfg:1: ", "alerts.lang: 'fr' is not id or en" },
+    { "alerts = {\n quiet_end = \"6:00\"; };",            "t.cfg:2: ", "alerts.quiet_end: '6:00' is not HH:MM" },
+    { "alerts = { rules = (\n { name = \"X\"; kind = \"drum\"; field = \"t\"; op = \"=>\"; } ); };", "t.cfg:2: ",
+      "alerts.rules[0].op: expected one of \">\", \">=\", \"<\", \"<=\", \"==\", \"!=\", \"none\"" },
+    { "alerts = { rules = ( { name = \"X\"; kind = \"drum\"; op = \">\"; } ); };", "t.cfg:1: ", "alerts.rules[0]: missing 'field'" },
+    { "alerts = { rules = ( { name = \"X\"; kind = \"drum\"; field = \"t\"; op = \">\"; for_s = -5; } ); };", "t.cfg:1: ",
+      "alerts.rules[0].for_s: expected whole seconds" },
+    { "alerts = { rules = ( { name = \"X\"; kind = \"drum\"; field = \"t\"; op = \">\"; severity = \"loud\"; } ); };", "t.cfg:1: ",
+      "alerts.rules[0].severity: expected one of \"info\", \"warn\", \"crit\"" },
+    { "alerts = { rules = ( { name = \"X\"; kind = \"drum\"; field = \"t\"; op = \">\"; },\n { name = \"X\"; kind = \"tank\"; field = \"t\"; op = \"<\"; } ); };",
+      "t.cfg:2: ", "alerts.rules[1]: rule X on t appears twice" },
+    { "alerts = { templates = ( { rule = \"DRUM_OVERHEAT\"; firing = \"Drum {id} {nope}\"; } ); };", "t.cfg:1: ",
+      "alerts.templates[0] (DRUM_OVERHEAT): unknown placeholder {nope}" },
+    { "members = ( { name = \"Sari\"; phone = \"0812 3456 7890\"; channels = [ \"gammu\" ]; } );", "t.cfg:1: ",
+      "members[0] (Sari): channel gammu needs notify.gammu_outbox_dir to be set" },
+    { "members = ( { name = \"Sari\"; phone = \"abc\"; channels = [ \"fonnte\" ]; } );", "t.cfg:1: ",
+      "members[0] (Sari): member 'Sari': phone 'abc'" },
+    { "members = ( { name = \"Sari\"; phone = \"0812345678\"; channels = [ \"pigeon\" ]; } );", "t.cfg:1: ",
+      "members[0].channels[0]: 'pigeon' is not one of webhook" },
+    { "members = ( { name = \"Sari\"; phone = \"0812345678\"; channels = [ ]; } );", "t.cfg:1: ",
+      "members[0].channels: expected 1 to 4 channel names" },
+    { "members = ( { name = \"Sari\"; phone = \"08123456789\"; channels = [ \"fonnte\" ]; },\n { name = \"Sari\"; phone = \"08123456780\"; channels = [ \"fonnte\" ]; } );",
+      "t.cfg:2: ", "members[1]: the name 'Sari' appears twice" },
+    { "members = ( { name = \"Sari\"; phone = \"08123456789\"; channels = [ \"fonnte\" ]; tier = 0; } );", "t.cfg:1: ",
+      "members[0].tier: expected an integer 1..9" },
+    { "members = ( { name = \"Sari\"; channels = [ \"fonnte\" ]; } );", "t.cfg:1: ", "members[0]: missing 'phone'" },
 };
 #define NBAD (int)(sizeof(bad) / sizeof(bad[0]))
 
@@ -593,6 +642,39 @@ START_TEST(tanks_each_parses)
     ck_assert_str_eq(c.tanks.each[1].recipe, "");
     ck_assert_double_eq(c.tanks.each[1].width_cm, 50.0);
     ck_assert(isnan(c.tanks.each[1].sensor_height_cm));
+    config_free(&c);
+}
+END_TEST
+
+START_TEST(members_and_rules_parse)
+{
+    struct hub_config c;
+    char err[512] = "";
+
+    ck_assert_msg(load("members = ( { name = \"Sari\"; phone = \"0812-3456-7890\"; channels = [ \"fonnte\", \"twilio_sms\" ];\n"
+                       "  role = \"ketua\"; tier = 2; lang = \"en\"; on_duty = \"mon-sat 07:00-17:00\"; min_severity = \"warn\"; },\n"
+                       "  { name = \"Budi\"; phone = \"+6281234567891\"; channels = [ \"fonnte\" ]; } );\n"
+                       "notify = { twilio_account_sid = \"AC1\"; twilio_from = \"+15005550006\"; };\n"
+                       "alerts = { rules = ( { name = \"HOT\"; kind = \"drum\"; field = \"temp_core_c\"; op = \">=\";\n"
+                       "  threshold = 68; clear = 64.5; for_s = 600; clear_for_s = 300; severity = \"crit\"; } ); };",
+                       &c, err, sizeof(err)) == HUB_OK, "%s", err);
+    ck_assert_uint_eq(c.nmembers, 2);
+    ck_assert_str_eq(c.members[0].name, "Sari");
+    ck_assert_str_eq(c.members[0].phone, "0812-3456-7890");     /* normalised by the router */
+    ck_assert_uint_eq(c.members[0].nchannels, 2);
+    ck_assert_str_eq(c.members[0].channels[1], "twilio_sms");
+    ck_assert_str_eq(c.members[0].role, "ketua");
+    ck_assert_int_eq(c.members[0].tier, 2);
+    ck_assert_int_eq(c.members[0].min_severity, ROUTE_WARN);
+    ck_assert_str_eq(c.members[1].role, "operator");           /* the default role */
+    ck_assert_int_eq(c.members[1].tier, 1);
+    ck_assert_uint_eq(c.alerts.nrules, 1);
+    ck_assert_int_eq(c.alerts.rules[0].op, OP_GE);
+    ck_assert_double_eq(c.alerts.rules[0].threshold, 68.0);
+    ck_assert_double_eq(c.alerts.rules[0].clear_threshold, 64.5);
+    ck_assert_int_eq(c.alerts.rules[0].for_s, 600);
+    ck_assert_int_eq(c.alerts.rules[0].severity, ALERT_CRIT);
+    ck_assert(isnan(c.alerts.rules[0].crit_threshold));
     config_free(&c);
 }
 END_TEST
@@ -1069,6 +1151,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, defaults_are_the_documented_values);
     tcase_add_test(tc, empty_text_gives_the_defaults);
     tcase_add_test(tc, tanks_each_parses);
+    tcase_add_test(tc, members_and_rules_parse);
     tcase_add_test(tc, free_zeroes_and_accepts_null);
     tcase_add_test(tc, reference_file_loads_and_equals_defaults);
     tcase_add_test(tc, reference_file_sets_every_key);
