@@ -357,7 +357,7 @@ static void start_batch(struct drum *d, const char *name, double mass, int64_t t
     s->active = 1;
     s->batch_start = t;
     s->stall_ref = t;
-    s->in_mass = isfinite(mass) && mass > 0 ? mass : NAN;
+    s->in_mass = mass > 0 && mass <= 1e6 ? mass : NAN;
     s->phase = -1;
     set_phase(d, DRUM_MESOPHILIC, t);
 }
@@ -407,7 +407,7 @@ static void finish_batch(struct drum *d, double out_mass, int64_t t)
     struct dstate *s = &d->s;
     struct drum_batch *b = &d->done;
 
-    s->out_mass = isfinite(out_mass) && out_mass >= 0 ? out_mass : NAN;
+    s->out_mass = out_mass >= 0 && out_mass <= 1e6 ? out_mass : NAN;
     s->active = 0;
     set_phase(d, DRUM_HARVESTED, t);
     s->sanit_final = sanit_now(d);
@@ -692,6 +692,8 @@ static void integrate(struct drum *d, const struct dsample *c)
             s->dd20 += days * (excess(l->core, 20.0) + excess(c->core, 20.0)) / 2.0;
             if (l->core >= 50.0)
                 s->leth += days / (131.7e6 / pow(10.0, 0.14 * l->core));
+            if (s->leth > 1e9)      /* informational; keep it printable */
+                s->leth = 1e9;
         }
     }
     if (c->comp_known) {
@@ -843,6 +845,8 @@ void drum_on_reading(struct drum *d, const char *field, double value, int64_t ts
     fi = field_index(field);
     if (fi < 0 || !isfinite(value) || ts_ns <= -TS_LIMIT || ts_ns >= TS_LIMIT)
         return;
+    if (fabs(value) > (fi <= F_AMB ? 200.0 : 1e6))   /* beyond any sensor: keep state sane */
+        return;
     if (d->f[fi].has && ts_ns < d->f[fi].ts)
         return;
     if (fi <= F_BOTTOM && !suspect && !d->s.ever && d->s.phase == DRUM_EMPTY)
@@ -854,7 +858,7 @@ void drum_on_reading(struct drum *d, const char *field, double value, int64_t ts
 
 void drum_on_site_ambient(struct drum *d, double t_amb_c, int64_t ts_ns)
 {
-    if (!d)
+    if (!d || !(fabs(t_amb_c) <= 200.0))
         return;
     take_reading(d, F_SITE, t_amb_c, ts_ns, 0);
 }
@@ -1093,7 +1097,7 @@ int drum_take_batch(struct drum *d, struct drum_batch *b)
 /* ---- persistence ------------------------------------------------------ */
 /* One line: "kd1" then key=value tokens in a fixed order (drum_load wants
  * exactly that order): the scalar state of the table below, the batch name
- * (%XX-encoded), the probes, the finished batch not yet taken, and the
+ * (%XX-encoded), the probes ("x" = none), the finished batch not yet taken, and the
  * last NB_SAVE hourly buckets. */
 
 enum { V_INT, V_I64, V_DBL };
@@ -1206,7 +1210,7 @@ int drum_save(const struct drum *d, char *buf, size_t len)
         const struct probe *pr = &d->f[i];
 
         if (!pr->has) {
-            wput(&w, " p=-");
+            wput(&w, " p=x");
             continue;
         }
         wput(&w, " p=");
@@ -1224,7 +1228,7 @@ int drum_save(const struct drum *d, char *buf, size_t len)
         wdbl(&w, b->peak_t_core_c);
         wput(&w, ":%d", (int)b->sanit);
     } else {
-        wput(&w, " dn=-");
+        wput(&w, " dn=x");
     }
     wput(&w, " hb=%d:%" PRId64 ":", d->has_hour, d->cur_hour);
     for (h = d->cur_hour - NB_SAVE + 1; h <= d->cur_hour; h++) {
@@ -1233,7 +1237,7 @@ int drum_save(const struct drum *d, char *buf, size_t len)
         if (h > d->cur_hour - NB_SAVE + 1)
             wput(&w, ",");
         if (!b || (!b->core_n && !b->amb_n)) {
-            wput(&w, "-");
+            wput(&w, "x");
             continue;
         }
         if (b->core_n)
@@ -1405,7 +1409,7 @@ static int parse_state(struct drum *t, const char *q)
         if (p_lit(&q, " p="))
             return -1;
         memset(pr, 0, sizeof(*pr));
-        if (p_lit(&q, "-") == 0)
+        if (p_lit(&q, "x") == 0)
             continue;
         if (p_dbl(&q, &pr->v) || isnan(pr->v) || p_lit(&q, ":") || p_i64(&q, &pr->ts) ||
             p_lit(&q, ":") || p_int(&q, 0, 1, &pr->suspect))
@@ -1414,7 +1418,7 @@ static int parse_state(struct drum *t, const char *q)
     }
     if (p_lit(&q, " dn="))
         return -1;
-    if (p_lit(&q, "-") == 0) {
+    if (p_lit(&q, "x") == 0) {
         t->has_done = 0;
     } else {
         struct drum_batch *b = &t->done;
@@ -1444,7 +1448,7 @@ static int parse_state(struct drum *t, const char *q)
 
         if (h > t->cur_hour - NB_SAVE + 1 && p_lit(&q, ","))
             return -1;
-        if (p_lit(&q, "-") == 0)
+        if (p_lit(&q, "x") == 0)
             continue;
         memset(&b, 0, sizeof(b));
         b.hour = h;
