@@ -746,6 +746,14 @@ void alert_foreach_active(const struct alert_engine *e,
 
 /* ---- persistence ------------------------------------------------------- */
 
+/* Format: a header "kompos-alert 1 <next id number>", then per instance
+ *   I <rule> <field> <site> <kind> <obj> <state 0-3> <sev 0-2> <id>
+ *     <nodata 0/1> <nodata id> <had_value 0/1> <last_ts> <run_start>
+ *     <since_ts> <have_good 0/1> <last_good> <have_nc 0/1> <last_nc>
+ *     <guard -1/0/1> <value %.17g> <text>
+ * Strings are percent-encoded (see enc), "-" is the empty string, times
+ * are event-time ns. Wall-clock times are not saved: a new run has a new
+ * monotonic clock, so nodata timers restart at the first tick. */
 #define SAVE_MAGIC "kompos-alert 1"
 
 /* Encode s so it is one token: "-" for "", %XX for space, controls, '%',
