@@ -83,6 +83,7 @@ struct compost {
     int64_t state_interval_ns;
     hub_mono_ms next_save;
     uint64_t gen;               /* see struct cseries                     */
+    struct compost_listener lis;
     struct compost_counters n;
     struct ratelog save_log;
     struct ratelog fault_log;
@@ -1086,8 +1087,11 @@ void compost_after_message(struct compost *c, hub_mono_ms now)
         changed = tank_advance(o->t, ts);
         while (tank_take_batch(o->t, &tb))
             write_tank_batch(c, o, &tb, now);
-        if (changed) {
+        if (changed || c->lis.tank)
             tank_get(o->t, &tm);
+        if (c->lis.tank)
+            c->lis.tank(c->lis.ctx, o->site, o->id, &tm, ts);
+        if (changed) {
             if ((int)tm.phase != o->phase)
                 LOG_INFO("compost", "tank %s/%s: %s -> %s", o->site, o->id,
                          tank_phase_name((enum tank_phase)o->phase), tank_phase_name(tm.phase));
@@ -1100,8 +1104,11 @@ void compost_after_message(struct compost *c, hub_mono_ms now)
         changed = drum_advance(o->d, ts);
         while (drum_take_batch(o->d, &db))
             write_drum_batch(c, o, &db, now);
-        if (changed) {
+        if (changed || c->lis.drum)
             drum_get(o->d, &dm);
+        if (c->lis.drum)
+            c->lis.drum(c->lis.ctx, o->site, o->id, &dm, ts);
+        if (changed) {
             if ((int)dm.phase != o->phase)
                 LOG_INFO("compost", "drum %s/%s: %s -> %s", o->site, o->id,
                          drum_phase_name((enum drum_phase)o->phase), drum_phase_name(dm.phase));
@@ -1161,6 +1168,14 @@ int compost_save_due(struct compost *c, hub_mono_ms now, int force, char *err, s
     else
         c->n.state_save_errors++;
     return rc;
+}
+
+void compost_set_listener(struct compost *c, const struct compost_listener *l)
+{
+    if (l)
+        c->lis = *l;
+    else
+        memset(&c->lis, 0, sizeof(c->lis));
 }
 
 void compost_get_counters(const struct compost *c, struct compost_counters *out)

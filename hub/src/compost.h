@@ -23,6 +23,8 @@
 #include "series.h"
 
 struct compost;                 /* opaque */
+struct drum_metrics;            /* drum.h */
+struct tank_metrics;            /* tank.h */
 
 struct compost_counters {
     uint64_t drums, tanks;          /* objects tracked                       */
@@ -77,9 +79,19 @@ int compost_save_due(struct compost *c, hub_mono_ms now, int force,
 
 void compost_get_counters(const struct compost *c, struct compost_counters *out);
 
+/* Told after every advance of a drum or tank (at the reading time ts_ns),
+ * e.g. so the alert rules see phase, flags and the derived metrics. The
+ * metrics live only during the call. Either function may be NULL. */
+struct compost_listener {
+    void (*drum)(void *ctx, const char *site, const char *id,
+                 const struct drum_metrics *m, int64_t ts_ns);
+    void (*tank)(void *ctx, const char *site, const char *id,
+                 const struct tank_metrics *m, int64_t ts_ns);
+    void *ctx;
+};
+void compost_set_listener(struct compost *c, const struct compost_listener *l);
+
 /* For the status page and the demo: one line per drum and tank. */
-struct drum_metrics;
-struct tank_metrics;
 void compost_foreach_drum(const struct compost *c,
                           void (*fn)(const char *site, const char *id,
                                      const struct drum_metrics *m, void *ctx),
