@@ -170,7 +170,7 @@ void alert_foreach_active(const struct alert_engine *e,
 /* Counters. */
 void alert_engine_stats(const struct alert_engine *e, struct alert_stats *out);
 
-/* Persistence. alert_save writes the state of every non-idle instance as
+/* Persistence. alert_save writes the state of every instance in use as
  * text lines ("kompos-alert 1 <next id>" then one line per instance) into
  * buf (NUL-terminated). Returns the length written, or HUB_ENOMEM if len
  * is too small; alert_save_bound() is always enough.
