@@ -536,6 +536,194 @@ START_TEST(mature_to_harvested)
 }
 END_TEST
 
+/* a turn in CURING at 830 h with no re-heat: maturity waits for the end
+ * of the re-heat window (turn + 72 h = 902 h) instead of 840 h */
+START_TEST(turn_in_curing_waits_for_reheat_window)
+{
+    struct prof p = { 2, { st(0, 45, 45), st(72, 28, 28) } };
+    struct drum *d = started(NULL, NAN);
+    struct rec r;
+    struct drum_metrics m;
+
+    rec_init(&r);
+    run(d, &p, 0, 830 * 60 - 5, &r);
+    ck_assert_int_eq(drum_on_event(d, "turn", "", NAN, T0 + 830 * HOUR), 1);
+    run(d, &p, 830 * 60, 910 * 60, &r);
+    ck_assert_int_eq(r.first[DRUM_MATURE], T0 + 902 * HOUR);
+    drum_get(d, &m);
+    ck_assert_double_eq_tol(m.reheat_after_last_turn_c, 0, 1e-9);   /* 1 before, 1 after */
+    ck_assert_double_eq_tol(m.score_parts[1], 1, 1e-9);
+    drum_free(d);
+}
+END_TEST
+
+/* the same turn with core 31 from 836 h to 860 h: delta 4 in the window,
+ * 1 before the turn: re-heat 3 >= 2, no MATURE */
+START_TEST(reheat_after_turn_blocks_maturity)
+{
+    struct prof p = { 4, { st(0, 45, 45), st(72, 28, 28), st(836, 31, 31), st(860, 28, 28) } };
+    struct drum *d = started(NULL, NAN);
+    struct rec r;
+    struct drum_metrics m;
+
+    rec_init(&r);
+    run(d, &p, 0, 830 * 60 - 5, &r);
+    ck_assert_int_eq(drum_on_event(d, "turn", "", NAN, T0 + 830 * HOUR), 1);
+    run(d, &p, 830 * 60, 1100 * 60, &r);
+    ck_assert_int_eq(r.first[DRUM_MATURE], 0);
+    drum_get(d, &m);
+    ck_assert_int_eq(m.phase, DRUM_CURING);
+    ck_assert_double_eq_tol(m.reheat_after_last_turn_c, 3, 1e-6);
+    ck_assert_double_eq_tol(m.score_parts[1], 1 - 3.0 / 5.0, 1e-6);
+    drum_free(d);
+}
+END_TEST
+
+/* MATURE at 840 h; the load cell drops from 100 kg to 40 kg (> 50 %)
+ * within the hour: HARVESTED with output 40 kg */
+START_TEST(mass_drop_harvests)
+{
+    struct prof p = { 3, { st(0, 45, 45), st(72, 28, 28), st(845, 28, 28) } };
+    struct drum *d = started(NULL, 100);
+    struct rec r;
+    struct drum_batch b;
+
+    p.s[0].mass = 100;
+    p.s[1].mass = 100;
+    p.s[2].mass = 40;
+    rec_init(&r);
+    run(d, &p, 0, 850 * 60, &r);
+    ck_assert_int_eq(r.first[DRUM_MATURE], T0 + 840 * HOUR);
+    ck_assert_int_eq(r.first[DRUM_HARVESTED], T0 + 845 * HOUR);
+    ck_assert_int_eq(drum_take_batch(d, &b), 1);
+    ck_assert_double_eq(b.output_mass_kg, 40);
+    ck_assert_double_eq_tol(b.yield_pct, 40, 1e-9);
+    drum_free(d);
+}
+END_TEST
+
+/* a mass drop before MATURE is not a harvest; mass loss is reported */
+START_TEST(mass_loss_before_mature)
+{
+    struct prof p = { 2, { st(0, 45, 45), st(10, 45, 45) } };
+    struct drum *d = started(NULL, 120);
+    struct rec r;
+    struct drum_metrics m;
+
+    p.s[0].mass = 120;
+    p.s[1].mass = 30;
+    rec_init(&r);
+    run(d, &p, 0, 12 * 60, &r);
+    drum_get(d, &m);
+    ck_assert_int_eq(m.phase, DRUM_THERMOPHILIC);
+    ck_assert_double_eq_tol(m.mass_loss_pct, 75, 1e-9);
+    ck_assert_double_eq_tol(m.score_parts[4], 1, 1e-9);
+    drum_free(d);
+}
+END_TEST
+
+/* windrow: 15 d at 60/56 with 5 turns -> PASS at 360 h; 4 turns -> no */
+START_TEST(windrow_turns_in_drum)
+{
+    struct prof p = { 1, { st(0, 60, 56) } };
+    struct drum_params w;
+    struct drum *five, *four;
+    struct rec r;
+    struct drum_metrics m;
+    int i;
+
+    drum_params_defaults(&w);
+    w.sanitation_standard = SANIT_US_PFRP_WINDROW;
+    five = started(&w, NAN);
+    four = started(&w, NAN);
+    rec_init(&r);
+    for (i = 0; i < 5; i++) {
+        run(five, &p, i * 60 * 60, (i + 1) * 60 * 60 - 5, &r);
+        run(four, &p, i * 60 * 60, (i + 1) * 60 * 60 - 5, &r);
+        drum_on_event(five, "turn", "", NAN, T0 + (i + 1) * HOUR - 1);
+        if (i < 4)
+            drum_on_event(four, "turn", "", NAN, T0 + (i + 1) * HOUR - 1);
+    }
+    run(five, &p, 5 * 60 * 60, 360 * 60 - 5, &r);
+    run(four, &p, 5 * 60 * 60, 400 * 60, &r);
+    drum_get(five, &m);
+    ck_assert_int_eq(m.sanit, SANIT_NOT_DEMONSTRATED);
+    run(five, &p, 360 * 60, 360 * 60, &r);
+    drum_get(five, &m);
+    ck_assert_int_eq(m.sanit, SANIT_PASS);
+    ck_assert_int_eq(m.turns, 5);
+    drum_get(four, &m);
+    ck_assert_int_eq(m.sanit, SANIT_NOT_DEMONSTRATED);
+    ck_assert_double_eq_tol(m.run_ge_55_longest_h, 400, 1e-9);
+    drum_free(five);
+    drum_free(four);
+}
+END_TEST
+
+/* ambient: site probe, else the drum's temp_ambient_c, else groundwater
+ * (and drum_set_params changes the groundwater value) */
+START_TEST(ambient_fallback_order)
+{
+    struct drum *d = started(NULL, NAN);
+    struct drum_params p;
+    struct drum_metrics m;
+
+    drum_on_reading(d, "temp_core_c", 35, T0 + MIN, 0);
+    drum_advance(d, T0 + MIN);
+    drum_get(d, &m);
+    ck_assert_double_eq(m.t_amb_c, 27);
+    drum_on_reading(d, "temp_ambient_c", 29.5, T0 + 2 * MIN, 0);
+    drum_advance(d, T0 + 2 * MIN);
+    drum_get(d, &m);
+    ck_assert_double_eq(m.t_amb_c, 29.5);
+    drum_on_site_ambient(d, 26.25, T0 + 3 * MIN);
+    drum_advance(d, T0 + 3 * MIN);
+    drum_get(d, &m);
+    ck_assert_double_eq(m.t_amb_c, 26.25);
+    /* both go stale after amb_stale_s (3 h) */
+    drum_on_reading(d, "temp_core_c", 35, T0 + 4 * HOUR, 0);
+    drum_params_defaults(&p);
+    p.groundwater_temp_c = 28;
+    drum_set_params(d, &p);
+    drum_advance(d, T0 + 4 * HOUR);
+    drum_get(d, &m);
+    ck_assert_double_eq(m.t_amb_c, 28);
+    /* a reading older than the last of its field is ignored */
+    drum_on_reading(d, "temp_core_c", 80, T0 + 3 * HOUR, 0);
+    drum_advance(d, T0 + 4 * HOUR);
+    drum_get(d, &m);
+    ck_assert_double_eq(m.t_core_c, 35);
+    drum_free(d);
+}
+END_TEST
+
+/* negative numbers (a cold top probe, a negative timestamp) survive a
+ * save/load round trip */
+START_TEST(save_load_negative_values)
+{
+    struct drum *d = drum_new("D1", NULL), *e = drum_new("D1", NULL);
+    struct drum_metrics m;
+    char a[DRUM_STATE_MAX], b[DRUM_STATE_MAX];
+    int64_t t0 = -5 * HOUR;
+
+    drum_on_event(d, "batch_start", "neg", 50, t0);
+    drum_on_reading(d, "temp_core_c", 3.5, t0 + MIN, 0);
+    drum_on_reading(d, "temp_top_c", -1.5, t0 + MIN, 0);
+    drum_on_site_ambient(d, -2.25, t0 + MIN);
+    drum_advance(d, t0 + MIN);
+    ck_assert_int_gt(drum_save(d, a, sizeof(a)), 0);
+    ck_assert_int_eq(drum_load(e, a), HUB_OK);
+    ck_assert_int_gt(drum_save(e, b, sizeof(b)), 0);
+    ck_assert_str_eq(a, b);
+    drum_get(e, &m);
+    ck_assert_double_eq(m.t_min_probe_c, -1.5);
+    ck_assert_double_eq(m.t_amb_c, -2.25);
+    ck_assert_int_eq(m.batch_start_ns, t0);
+    drum_free(d);
+    drum_free(e);
+}
+END_TEST
+
 /* ---- flags ------------------------------------------------------------ */
 
 static unsigned flags_after(struct step s, double hours, enum drum_phase *ph)
@@ -1039,6 +1227,13 @@ static Suite *drum_suite(void)
     tcase_add_test(tc, curing_to_mature_at_min_age);
     tcase_add_test(tc, moisture_blocks_maturity);
     tcase_add_test(tc, mature_to_harvested);
+    tcase_add_test(tc, turn_in_curing_waits_for_reheat_window);
+    tcase_add_test(tc, reheat_after_turn_blocks_maturity);
+    tcase_add_test(tc, mass_drop_harvests);
+    tcase_add_test(tc, mass_loss_before_mature);
+    tcase_add_test(tc, windrow_turns_in_drum);
+    tcase_add_test(tc, ambient_fallback_order);
+    tcase_add_test(tc, save_load_negative_values);
     tcase_add_test(tc, flag_too_dry);
     tcase_add_test(tc, flag_too_dry_not_in_curing);
     tcase_add_test(tc, flag_too_wet);
