@@ -1423,7 +1423,8 @@ static int machine_step(struct tank *t, int64_t now)
         double ph = ph_clean(t);
 
         if ((!isnan(ph) && ph <= P->recipe.ph_target) ||
-            (P->flat_since != TS_NONE && ph_clock - P->flat_since >=
+            (ph_clock != TS_NONE && P->flat_since != TS_NONE &&
+             ph_clock - P->flat_since >=
              (int64_t)(t->p.ph_flat_hold_h * (double)HOUR_NS)))
             set_phase(t, TANK_STABILISING, now);
     } else if (P->phase == TANK_STABILISING) {
