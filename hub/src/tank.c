@@ -688,6 +688,8 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+static double settled_volume(const struct tank *t);
+
 static void finish_batch(struct tank *t, int64_t ts)
 {
     struct tank_batch *b = &t->done;
@@ -705,6 +707,7 @@ static void finish_batch(struct tank *t, int64_t ts)
     b->litres_dispensed = P->dispensed_l;
     b->cycle_days = (double)(ts - P->batch_start_ns) / (double)DAY_NS;
     b->process_loss_l = P->batch_volume_l - P->harvestable_l;
+    b->residue_l = settled_volume(t);
     b->spray_equivalent_l = P->dispensed_l * P->recipe.dilution;
     b->spoiled = P->phase == TANK_SPOILED;
     t->done_pending = 1;

@@ -268,7 +268,11 @@ struct tank_batch {
     double harvestable_l;      /* volume on reaching READY                 */
     double litres_dispensed;   /* draws from READY on                      */
     double cycle_days;         /* start -> end                             */
-    double process_loss_l;     /* batch_volume - harvestable               */
+    double process_loss_l;     /* batch_volume - harvestable (evaporation,
+                                  outgassing, solids removed while it
+                                  fermented)                               */
+    double residue_l;          /* settled volume left when it finished
+                                  (sludge, or what the next batch replaced) */
     double spray_equivalent_l; /* litres_dispensed x recipe.dilution       */
     int spoiled;
 };

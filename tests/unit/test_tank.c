@@ -482,6 +482,7 @@ START_TEST(ready_dispensing_empty)
     ck_assert_double_eq_tol(b.batch_volume_l, 184.9456, 0.01);
     ck_assert_double_eq_tol(b.harvestable_l, 184.9456, 0.01);
     ck_assert_double_eq_tol(b.process_loss_l, 0.0, 0.01);
+    ck_assert_double_eq_tol(b.residue_l, 5.2842, 0.01);
     /* 184.9456 - 5.2842 = 179.6614 L dispensed, sprayed at 1:10 */
     ck_assert_double_eq_tol(b.litres_dispensed, 179.6614, 0.5);
     ck_assert_double_eq_tol(b.spray_equivalent_l, 1796.614, 5.0);
