@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* http_curl.h - the only file that talks to libcurl (multi interface).
  *
- * Runs one HTTP POST at a time without ever blocking the loop, and owns
- * the loop's single wait: http_curl_wait() is curl_multi_poll() with the
- * hub's other descriptors (MQTT socket, signal pipe) passed as extra fds,
- * so curl's own sockets and timers are served in the same wait. */
+ * Runs the InfluxDB writer's POSTs one at a time (http_curl_post) and, on
+ * the same multi handle and concurrently, up to HTTP_CALL_SLOTS requests of
+ * other users (http_curl_request: the notification sender), each with its
+ * own done callback. Never blocks the loop, and owns the loop's single
+ * wait: http_curl_wait() is curl_multi_poll() with the hub's other
+ * descriptors (MQTT socket, signal pipe) passed as extra fds, so curl's own
+ * sockets and timers are served in the same wait. */
 #ifndef HUB_HTTP_CURL_H
 #define HUB_HTTP_CURL_H
 
@@ -50,5 +53,50 @@ void http_curl_perform(struct http_curl *h);
 
 /* 1 while a request is in flight. */
 int http_curl_busy(const struct http_curl *h);
+
+/* -- requests of other users (notifications) ------------------------------ */
+
+#define HTTP_CALL_SLOTS     2
+#define HTTP_REQ_BODY_MAX   (16 * 1024)     /* request body, copied      */
+#define HTTP_RESP_BODY_MAX  (16 * 1024)     /* answer body kept          */
+
+struct http_request {
+    const char *method;             /* NULL = "POST"                     */
+    const char *url;
+    const char *const *headers;     /* "Name: value", NULL-terminated;
+                                       may be NULL                       */
+    const char *userpwd;            /* "user:password" for HTTP Basic
+                                       auth, or NULL                     */
+    const void *body;               /* may be NULL with len 0            */
+    size_t len;                     /* <= HTTP_REQ_BODY_MAX              */
+    long timeout_ms;
+};
+
+struct http_response {
+    long status;                    /* 0 when no answer came             */
+    long retry_after_s;             /* Retry-After seconds, -1 absent    */
+    const char *body;               /* NUL-terminated, up to
+                                       HTTP_RESP_BODY_MAX bytes kept     */
+    size_t body_len;
+    const char *neterr;             /* NULL, or curl's error text        */
+};
+
+/* Called once when a request ends; r and its strings are valid only
+ * during the call. */
+typedef void (*http_response_cb)(void *ctx, const struct http_response *r);
+
+/* Start a request. Everything in rq is copied (curl keeps its own copies of
+ * URL, headers, credentials and body), so rq may die after the call.
+ * Returns the request's id (>= 0, for http_curl_cancel), or -1 when every
+ * slot is busy, the body is too large or curl refused to start it. */
+int http_curl_request(struct http_curl *h, const struct http_request *rq,
+                      http_response_cb done, void *ctx);
+
+/* Abort a request started by http_curl_request; its callback is not
+ * called. Unknown or finished ids are ignored. */
+void http_curl_cancel(struct http_curl *h, int id);
+
+/* Requests of other users in flight (0..HTTP_CALL_SLOTS). */
+unsigned http_curl_calls(const struct http_curl *h);
 
 #endif /* HUB_HTTP_CURL_H */
