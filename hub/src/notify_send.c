@@ -161,7 +161,9 @@ static void send_gammu(struct notify_send *s, const struct notify_msg *m, int64_
     memset(&v, 0, sizeof(v));
     v.cls = NOTIFY_ACCEPTED;
     v.retry_after_s = -1;
-    snprintf(v.provider_id, sizeof(v.provider_id), "%s", name);
+    len = strnlen(name, sizeof(v.provider_id) - 1);   /* names are ~60 bytes */
+    memcpy(v.provider_id, name, len);
+    v.provider_id[len] = '\0';
     snprintf(v.reason, sizeof(v.reason), "gammu: queued");
     record(s, &v, 0, now);
     return;
