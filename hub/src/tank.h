@@ -42,7 +42,7 @@
  *   - A hub started on a full tank without saved state stays EMPTY until a
  *     batch_start or a fill.
  *
- * Memory is bounded: fixed arrays only, about 8 KiB per tank. */
+ * Memory is bounded: fixed arrays only, about 17 KiB per tank. */
 #ifndef HUB_TANK_H
 #define HUB_TANK_H
 
