@@ -7,7 +7,10 @@
 #include <math.h>
 #include <unistd.h>
 
+#include "alerting.h"
 #include "compost.h"
+#include "drum.h"
+#include "tank.h"
 #include "decode.h"
 #include "hub_err.h"
 #include "lineproto.h"
@@ -40,6 +43,8 @@ struct hub {
     struct spool *sp;           /* borrowed, may be NULL                 */
     struct spool_stats sp_seen; /* what was already logged               */
     struct compost *comp;       /* drum/tank state machines, or NULL     */
+    struct alerting *alerts;    /* alert rules and messages, or NULL     */
+    struct http_curl *http;     /* for the gateways; borrowed            */
     struct ratelog comp_log;
     struct ratelog spool_log;
 };
@@ -87,6 +92,22 @@ static void on_writer_event(void *ctx, enum influx_event ev, uint32_t points,
         h->retry_log.next_ms = 0;
         break;
     }
+}
+
+/* The alert rules see every drum and tank advance. */
+static void listen_compost(struct hub *h)
+{
+    struct compost_listener l;
+
+    if (!h->comp)
+        return;
+    memset(&l, 0, sizeof(l));
+    if (h->alerts) {
+        l.drum = alerting_on_drum;
+        l.tank = alerting_on_tank;
+        l.ctx = h->alerts;
+    }
+    compost_set_listener(h->comp, &l);
 }
 
 static int setup(struct hub *h, const struct hub_config *cfg, char *err,
@@ -141,6 +162,12 @@ struct hub *hub_new(const struct hub_config *cfg, const char *influx_secret,
         if (!h->comp)
             goto fail;
     }
+    if (cfg->alerts.enabled) {
+        h->alerts = alerting_new(cfg, h->out, err, errlen);
+        if (!h->alerts)
+            goto fail;
+    }
+    listen_compost(h);
     return h;
 fail:
     hub_free(h);
@@ -151,6 +178,7 @@ void hub_free(struct hub *h)
 {
     if (!h)
         return;
+    alerting_free(h->alerts);
     if (h->comp) {
         char err[512];
 
@@ -205,6 +233,27 @@ int hub_reconfigure(struct hub *h, const struct hub_config *cfg,
         compost_free(h->comp);
         h->comp = NULL;
     }
+    /* alerts: save and start afresh from the same files with the new
+     * rules, members and gateways (a bad one keeps the old) */
+    if (cfg->alerts.enabled) {
+        struct alerting *na;
+
+        alerting_free(h->alerts);   /* saves: the new one loads that state */
+        h->alerts = NULL;
+        na = alerting_new(cfg, h->out, err, errlen);
+        if (!na) {
+            LOG_ERROR("alerts", "new alert configuration refused (%s); alerts are off until "
+                      "the next good reload", err);
+        } else {
+            h->alerts = na;
+            if (h->http)
+                (void)alerting_attach_http(na, h->http);
+        }
+    } else if (h->alerts) {
+        alerting_free(h->alerts);
+        h->alerts = NULL;
+    }
+    listen_compost(h);
     if (setup(h, cfg, err, errlen) != HUB_OK) {
         h->dec = old;
         return HUB_EINVAL;
@@ -272,6 +321,35 @@ struct influx_out *hub_writer(struct hub *h)
 const struct compost *hub_compost(const struct hub *h)
 {
     return h->comp;
+}
+
+void hub_attach_http(struct hub *h, struct http_curl *http)
+{
+    h->http = http;
+    if (h->alerts && alerting_attach_http(h->alerts, http) != HUB_OK)
+        LOG_ERROR("alerts", "cannot create the notification sender: messages wait in the outbox");
+}
+
+int hub_alert_ack(struct hub *h, const char *id, const char *member, hub_real_ns wall)
+{
+    if (!h->alerts)
+        return HUB_ENOENT;
+    return alerting_ack(h->alerts, id, member, wall);
+}
+
+int hub_sms_in(struct hub *h, const char *phone, const char *text, hub_real_ns wall)
+{
+    if (!h->alerts)
+        return HUB_ENOENT;
+    return alerting_sms_in(h->alerts, phone, text, wall);
+}
+
+void hub_get_alert_counters(const struct hub *h, struct alerting_counters *c)
+{
+    if (h->alerts)
+        alerting_get_counters(h->alerts, c);
+    else
+        memset(c, 0, sizeof(*c));
 }
 
 void hub_get_counters(const struct hub *h, struct hub_counters *c)
@@ -503,6 +581,9 @@ static void handle_readings(struct hub *h, const struct message *m,
             write_stats(h, s, &closed, now);
         if (h->comp)
             compost_feed(h->comp, s, m->fields[i].value, ts, now);
+        if (h->alerts)
+            alerting_feed_num(h->alerts, m->site, m->kind, m->id, m->fields[i].name,
+                              m->fields[i].value, ts, now);
     }
     if (h->comp)
         compost_after_message(h->comp, now);
@@ -587,6 +668,31 @@ void hub_write_self_metrics(struct hub *h, hub_mono_ms now, hub_real_ns wall)
     lp_field_int(&l, "series", (int64_t)series_reg_count(h->reg));
     lp_field_int(&l, "series_overflow", (int64_t)series_reg_overflow(h->reg));
     lp_field_int(&l, "rss_kb", (int64_t)hub_rss_kb());
+    if (h->comp) {
+        struct compost_counters cc;
+
+        compost_get_counters(h->comp, &cc);
+        lp_field_int(&l, "drums", (int64_t)cc.drums);
+        lp_field_int(&l, "tanks", (int64_t)cc.tanks);
+        lp_field_int(&l, "compost_phase_changes", (int64_t)cc.phase_changes);
+        lp_field_int(&l, "compost_batches", (int64_t)cc.batches);
+        lp_field_int(&l, "compost_series_faults", (int64_t)cc.series_faults);
+        lp_field_int(&l, "compost_state_save_errors", (int64_t)cc.state_save_errors);
+    }
+    if (h->alerts) {
+        struct alerting_counters ac;
+
+        alerting_get_counters(h->alerts, &ac);
+        lp_field_int(&l, "alerts_fired", (int64_t)ac.fired);
+        lp_field_int(&l, "alerts_resolved", (int64_t)ac.resolved);
+        lp_field_int(&l, "notifications_queued", (int64_t)ac.deliveries);
+        lp_field_int(&l, "notifications_sent", (int64_t)ac.sent);
+        lp_field_int(&l, "notifications_retried", (int64_t)ac.retried);
+        lp_field_int(&l, "notifications_failed", (int64_t)ac.failed);
+        lp_field_int(&l, "notifications_dead", (int64_t)ac.dead);
+        lp_field_int(&l, "outbox_pending", (int64_t)ac.outbox_pending);
+        lp_field_int(&l, "alert_acks", (int64_t)ac.acks);
+    }
     if (h->sp) {
         struct spool_stats sst;
 
@@ -606,7 +712,7 @@ void hub_write_self_metrics(struct hub *h, hub_mono_ms now, hub_real_ns wall)
 hub_mono_ms hub_tick(struct hub *h, hub_mono_ms now, hub_real_ns wall)
 {
     struct expire_ctx e = { h, now, wall };
-    hub_mono_ms next;
+    hub_mono_ms next, an;
 
     h->now = now;
     if (now >= h->next_expire) {
@@ -629,7 +735,10 @@ hub_mono_ms hub_tick(struct hub *h, hub_mono_ms now, hub_real_ns wall)
             LOG_ERROR("compost", "cannot save the state file: %s; batches and hours live in "
                       "memory only until it works again", err);
     }
+    an = h->alerts ? alerting_tick(h->alerts, now, wall) : INT64_MAX;
     next = influx_out_tick(h->out, now);
+    if (an < next)
+        next = an;
     if (h->next_expire - now < next)
         next = h->next_expire - now;
     if (h->next_self - now < next)

@@ -70,6 +70,16 @@ struct influx_out *hub_writer(struct hub *h);
 void hub_get_counters(const struct hub *h, struct hub_counters *c);
 size_t hub_series_count(const struct hub *h);
 
+/* Alerts. The gateways send through http (the loop's libcurl adapter,
+ * borrowed). An acknowledgement by alert id (HTTP or an SMS "OK <id>"):
+ * HUB_OK, or HUB_ENOENT for an unknown or resolved id (or alerts off). */
+struct http_curl;
+struct alerting_counters;
+void hub_attach_http(struct hub *h, struct http_curl *http);
+int hub_alert_ack(struct hub *h, const char *id, const char *member, hub_real_ns wall);
+int hub_sms_in(struct hub *h, const char *phone, const char *text, hub_real_ns wall);
+void hub_get_alert_counters(const struct hub *h, struct alerting_counters *c);
+
 /* The compost state machines, or NULL when compost.enabled is false. */
 struct compost;
 const struct compost *hub_compost(const struct hub *h);

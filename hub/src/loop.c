@@ -453,6 +453,7 @@ int loop_run(const char *cfg_path, struct hub_config *cfg)
         rc = 1;
         goto out;
     }
+    hub_attach_http(l.hub, l.http);     /* the alert gateways share libcurl */
     open_spool(&l);     /* first: the MQTT client's redelivery log is in it */
     l.mqtt = make_mqtt(&l, mqtt_pw, err, sizeof(err));
     memset(mqtt_pw, 0, sizeof(mqtt_pw));

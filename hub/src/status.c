@@ -681,6 +681,37 @@ static int text_reply(struct buf *out, const char **ct, int status,
     return status;
 }
 
+/* POST /api/v1/alerts/<id>/ack: rest is "<id>/ack". */
+static int ack_reply(const struct status_src *src, const char *method, const char *rest,
+                     struct buf *out, const char **ct)
+{
+    char id[16];
+    size_t n = 0;
+    int rc;
+
+    while (n < sizeof(id) - 1 && ((rest[n] >= 'a' && rest[n] <= 'z') ||
+                                  (rest[n] >= 'A' && rest[n] <= 'Z') ||
+                                  (rest[n] >= '0' && rest[n] <= '9')))
+        n++;
+    if (n == 0 || strcmp(rest + n, "/ack") != 0)
+        return text_reply(out, ct, 404, "not found\n");
+    if (strcmp(method, "POST") != 0)
+        return text_reply(out, ct, 405, "method not allowed: use POST\n");
+    memcpy(id, rest, n);
+    id[n] = '\0';
+    rc = hub_alert_ack(src->hub, id, "", src->wall);
+    *ct = CT_JSON;
+    if (rc == HUB_OK) {
+        if (buf_printf(out, "{\"ok\":true,\"id\":\"%s\"}\n", id) != HUB_OK)
+            return 500;
+        return 200;
+    }
+    if (buf_printf(out, "{\"ok\":false,\"id\":\"%s\",\"error\":\"no firing alert with this id\"}\n",
+                   id) != HUB_OK)
+        return 500;
+    return 404;
+}
+
 int status_render(const struct status_src *src, const char *method,
                   const char *path, struct buf *out, const char **content_type)
 {
@@ -688,6 +719,8 @@ int status_render(const struct status_src *src, const char *method,
     char reason[256];
     int rc, is_get = strcmp(method, "GET") == 0;
 
+    if (strncmp(path, "/api/v1/alerts/", 15) == 0)
+        return ack_reply(src, method, path + 15, out, content_type);
     if (strcmp(path, "/") != 0 && strcmp(path, "/healthz") != 0 &&
         strcmp(path, "/metrics") != 0 && strcmp(path, "/api/v1/state") != 0)
         return text_reply(out, content_type, 404, "not found\n");

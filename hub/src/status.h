@@ -59,7 +59,7 @@ void status_note_spool(struct status_health *hl, const struct spool_stats *st);
 
 /* Everything a request may show. Pointers are borrowed for the call. */
 struct status_src {
-    struct hub *hub;
+    struct hub *hub;            /* (POST .../ack acknowledges through it)   */
     struct spool *sp;           /* NULL = no spool                          */
     const char *site;           /* the hub's site (config 'site')           */
     const char *version;        /* KOMPOS_VERSION                           */

@@ -54,6 +54,7 @@ static void setup(void)
     cfg.compost.state_file = strdup(state_path);
     free(cfg.spool.dir);
     cfg.spool.dir = strdup("");
+    cfg.alerts.enabled = 0;
     h = NULL;
     mono = 1000;
 }

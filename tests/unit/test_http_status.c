@@ -60,6 +60,7 @@ static void setup(void)
     cfg.influx.batch_size = 1000;
     cfg.influx.flush_interval_ms = 100;
     cfg.compost.enabled = 0;            /* exact counts: no drum_state points */
+    cfg.alerts.enabled = 0;
     h = hub_new(&cfg, SECRET, &tr, err, sizeof(err));
     ck_assert_msg(h != NULL, "hub_new: %s", err);
     status_health_init(&health);

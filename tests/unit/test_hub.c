@@ -36,6 +36,7 @@ static void setup(void)
     cfg.site = strdup("s1");
     ck_assert_ptr_nonnull(cfg.site);
     cfg.compost.enabled = 0;            /* test_compost.c covers the state machines */
+    cfg.alerts.enabled = 0;             /* and test_alerting.c the alerts           */
     cfg.influx.batch_size = 1000;       /* batches leave by age in these tests */
     cfg.influx.flush_interval_ms = 100;
     memset(&cfg2, 0, sizeof(cfg2));
@@ -782,7 +783,8 @@ START_TEST(from_config_text)
         "};\n"
         "limits = { max_series = 5; };\n"
         "stats = { window_s = 60; };\n"
-        "compost = { enabled = false; };\n";
+        "compost = { enabled = false; };\n"
+        "alerts = { enabled = false; };\n";
     const struct fake_transport_req *r;
 
     config_free(&cfg);
@@ -834,6 +836,7 @@ START_TEST(reconfigure_keeps_queue)
     ck_assert_int_eq(config_defaults(&cfg2), HUB_OK);
     cfg2.influx.gzip = 0;
     cfg2.compost.enabled = 0;
+    cfg2.alerts.enabled = 0;
     cfg2.influx.flush_interval_ms = 100;
     ck_assert_int_eq(hub_reconfigure(h, &cfg2, "", err, sizeof(err)), HUB_OK);
     msg("kube/s1/drum/3/temp_core_c", "56.5", T0, W0);
@@ -922,6 +925,7 @@ START_TEST(reconfigure_applies_max_series)
     ck_assert_int_eq(config_defaults(&cfg2), HUB_OK);
     cfg2.influx.gzip = 0;
     cfg2.compost.enabled = 0;
+    cfg2.alerts.enabled = 0;
     cfg2.influx.flush_interval_ms = 100;
     cfg2.limits.max_series = 10;
     ck_assert_int_eq(hub_reconfigure(h, &cfg2, "", err, sizeof(err)), HUB_OK);
