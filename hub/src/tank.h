@@ -27,20 +27,26 @@
  *        outliers die in the medians. Across a data gap, a change of at least
  *        the threshold also counts as a step.
  *     -> between steps, the volume's slope (pooled over the segments between
- *        events, hourly bins, drift_window_h) is `net_drift_l_per_day`.
+ *        events, 2-hour bins, drift_window_h) is `net_drift_l_per_day`.
  *
  * Batches (decided here, see 6.3):
  *   - "batch_start" starts a new batch in FILLING from any phase. In FILLING
  *     (or ACIDIFYING less than 6 h old) it only names the current batch. In
  *     the other phases the current batch is finished first.
- *   - A fill event in EMPTY starts a batch named "<id>-YYYYMMDD" (UTC date of
- *     the fill) in FILLING. A fill of at least new_batch_fill_pct of the
+ *   - A rising level in EMPTY starts a batch named "<id>-YYYYMMDD" (UTC date
+ *     of the rise) in FILLING as soon as the step is detected; if the level
+ *     falls back (no fill event), the tank returns to EMPTY without a batch.
+ *     Without level data an operator "fill" does the same. A fill of at
+ *     least new_batch_fill_pct of the
  *     capacity in ACIDIFYING..SPOILED finishes the batch and starts a new one;
  *     smaller fills are top-ups.
  *   - The tank is EMPTY (and the batch finished) when the settled volume drops
  *     below empty_pct of the capacity in any phase after FILLING.
- *   - A hub started on a full tank without saved state stays EMPTY until a
- *     batch_start or a fill.
+ *   - A tank in EMPTY found holding at least new_batch_fill_pct of its
+ *     capacity without a detected fill (the hub started on a full tank
+ *     without saved state, as with the simulator) is adopted as an automatic
+ *     batch after fill_quiet_min of data: FILLING, then at once ACIDIFYING.
+ *     Its start (batch age, cycle_days) is the adoption time.
  *
  * Memory is bounded: fixed arrays only, about 17 KiB per tank. */
 #ifndef HUB_TANK_H
@@ -171,9 +177,10 @@ struct tank_param_info {
 };
 const struct tank_param_info *tank_param_table(size_t *n);
 
-/* Check bounds (windows fit the fixed arrays: ph_slope_window_h and
- * ec_window_h <= 120, drift_window_h <= 96, step_window_min +
- * step_persist_min <= 120, ...). HUB_OK or HUB_EINVAL + message. */
+/* Check the bounds of tank_param_table (the windows fit the fixed arrays:
+ * ph_slope_window_h and ec_window_h <= 120, drift_window_h <= 96,
+ * step_window_min <= 60, step_persist_min <= 30, ...). HUB_OK or
+ * HUB_EINVAL + message "tank.<key> must be within [lo, hi]". */
 int tank_params_check(const struct tank_params *p, char *err, size_t errlen);
 
 /* ---- the tank ---------------------------------------------------------- */
@@ -200,8 +207,8 @@ void tank_set_config(struct tank *t, const struct tank_geom *g,
  * ph, ec_ms_cm, temp_liquid_c; other fields are ignored. suspect = 1 when
  * series-level validation flagged the series: the reading is recorded (it
  * shows in the metrics) but cannot drive a transition on its own. Readings
- * older than the last one of the same field, and non-finite values, are
- * ignored. */
+ * older than (or as old as) the last one of the same field, non-finite
+ * values and timestamps beyond +-4e18 ns are ignored. */
 void tank_on_reading(struct tank *t, const char *field, double value,
                      int64_t ts_ns, int suspect);
 
