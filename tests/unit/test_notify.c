@@ -6,12 +6,21 @@
  * gammu outbox file names and contents, and inbox file parsing. Every
  * expected string is written out by hand below. */
 #include <check.h>
+#include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check_main.h"
+#include "http_curl.h"
 #include "hub_err.h"
 #include "notify.h"
+#include "notify_send.h"
+#include "outbox.h"
 
 static const struct notify_msg MSG = {
     .key = 0x1234abcdULL, .member = "Sari", .phone = "+6281234567890",
@@ -447,6 +456,300 @@ START_TEST(gammu_inbox_parse)
 }
 END_TEST
 
+/* -- the sender against a real HTTP server (fake_gateway.py) ------------ */
+
+#define SEC 1000000000LL
+
+static char gw_dir[128];
+static char gw_log[256];
+static pid_t gw_pid;
+static int gw_port;
+
+/* Start tests/integration/fake_gateway.py (found next to this file).
+ * 0, or -1 when python3 cannot run it (the test is then skipped). */
+static int gw_start(const char *script)
+{
+    char py[512], port[16] = "";
+    const char *f = __FILE__, *u = strstr(f, "unit/test_notify.c");
+    int fds[2];
+    ssize_t n;
+    size_t len;
+
+    if (!u)
+        return -1;
+    snprintf(py, sizeof(py), "%.*sintegration/fake_gateway.py", (int)(u - f), f);
+    if (access(py, R_OK) != 0 || system("python3 -c pass 2>/dev/null") != 0)
+        return -1;
+    snprintf(gw_dir, sizeof(gw_dir), "/tmp/test_notify.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(gw_dir));
+    snprintf(gw_log, sizeof(gw_log), "%s/requests.jsonl", gw_dir);
+    ck_assert_int_eq(pipe(fds), 0);
+    gw_pid = fork();
+    ck_assert_int_ge(gw_pid, 0);
+    if (gw_pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execlp("python3", "python3", py, "--log", gw_log, "--script", script,
+               "--max-seconds", "30", "--token", "SECRET-TOKEN", "--twilio-sid",
+               "AC77", "--twilio-token", "SECRET-TOKEN", "--template-params", "1",
+               (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    len = 0;
+    while (len < sizeof(port) - 1 && !memchr(port, '\n', len)) {
+        n = read(fds[0], port + len, sizeof(port) - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fds[0]);
+    port[len] = '\0';
+    ck_assert_ptr_nonnull(strchr(port, '\n'));
+    gw_port = atoi(port);
+    ck_assert_int_gt(gw_port, 0);
+    return 0;
+}
+
+static void gw_stop(void)
+{
+    char cmd[200];
+
+    kill(gw_pid, SIGTERM);
+    waitpid(gw_pid, NULL, 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", gw_dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Lines of the request log that contain needle (NULL: all lines). */
+static int log_count(const char *needle)
+{
+    char line[8192];
+    FILE *f = fopen(gw_log, "r");
+    int n = 0;
+
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (!needle || strstr(line, needle))
+            n++;
+    fclose(f);
+    return n;
+}
+
+/* Does any file under dir contain needle? */
+static int dir_contains(const char *dir, const char *needle)
+{
+    char cmd[512];
+
+    snprintf(cmd, sizeof(cmd), "grep -rqF '%s' '%s'", needle, dir);
+    return system(cmd) == 0;
+}
+
+struct evlog {
+    int n;
+    int cls[16];
+    char channel[16][16];
+    long status[16];
+};
+
+static void on_event(void *ctx, const struct notify_send_event *ev)
+{
+    struct evlog *l = ctx;
+
+    if (l->n < 16) {
+        l->cls[l->n] = ev->cls;
+        snprintf(l->channel[l->n], sizeof(l->channel[0]), "%s", ev->channel);
+        l->status[l->n] = ev->http_status;
+    }
+    l->n++;
+}
+
+static void run_until_idle(struct outbox *ob, struct http_curl *h,
+                           struct notify_send *s, int64_t *now)
+{
+    struct outbox_counters c;
+    int i;
+
+    for (i = 0; i < 400; i++) {
+        notify_send_tick(s, *now);
+        outbox_counters(ob, &c);
+        if (c.pending == 0 && !notify_send_busy(s))
+            return;
+        ck_assert_int_eq(http_curl_wait(h, NULL, 0, 50), 0);
+        http_curl_perform(h);
+        *now += 10 * SEC;
+    }
+    ck_abort_msg("the sender did not finish");
+}
+
+START_TEST(send_ladder_against_fake_gateway)
+{
+    static const char *const ladder[] = { "whatsapp_cloud", "twilio_sms" };
+    struct outbox_params p;
+    struct outbox *ob;
+    struct http_curl *h;
+    struct notify_send *s;
+    struct notify_send_cfg cfg;
+    struct outbox_new n = { .key = 0x51, .member = "Sari", .phone = "+6281234567890",
+                            .channels = ladder, .nchannels = 2,
+                            .text = "Drum 3:\n71.2 C & naik", .rule = "drum_hot",
+                            .alert_id = "D3-temp", .site = "guntung" };
+    struct outbox_counters c;
+    struct outbox_entry e;
+    struct evlog ev;
+    char base[64], obdir[200];
+    int64_t now = 1764345600LL * SEC;
+
+    if (gw_start("400+code=131047,503,200") != 0)
+        return;
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", gw_port);
+    snprintf(obdir, sizeof(obdir), "%s/outbox", gw_dir);
+    outbox_params_default(&p);
+    p.pace_ns = 0;
+    ob = outbox_open(obdir, &p, NULL, 0);
+    ck_assert_ptr_nonnull(ob);
+    h = http_curl_new(NULL, NULL);
+    ck_assert_ptr_nonnull(h);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.creds[NOTIFY_WHATSAPP_CLOUD] = (struct notify_creds){
+        .base_url = base, .token = "SECRET-TOKEN", .phone_number_id = "1055",
+        .api_version = "v21.0", .template_name = "kompos_alert" };
+    cfg.creds[NOTIFY_TWILIO_SMS] = (struct notify_creds){
+        .base_url = base, .account_sid = "AC77", .auth_token = "SECRET-TOKEN",
+        .from = "+15005550006" };
+    cfg.timeout_ms = 5000;
+    memset(&ev, 0, sizeof(ev));
+    s = notify_send_new(ob, h, &cfg, on_event, &ev);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(outbox_add(ob, &n, now), 0);
+    run_until_idle(ob, h, s, &now);
+
+    ck_assert_int_eq(ev.n, 3);
+    ck_assert_int_eq(ev.cls[0], NOTIFY_PERMANENT);      /* 131047 */
+    ck_assert_str_eq(ev.channel[0], "whatsapp_cloud");
+    ck_assert_int_eq(ev.cls[1], NOTIFY_RETRYABLE);      /* 503 */
+    ck_assert_str_eq(ev.channel[1], "twilio_sms");
+    ck_assert_int_eq(ev.cls[2], NOTIFY_ACCEPTED);
+    outbox_counters(ob, &c);
+    ck_assert_uint_eq(c.sent, 1);
+    ck_assert_uint_eq(c.failed, 1);
+    ck_assert_uint_eq(c.retried, 1);
+    ck_assert_uint_eq(c.fallbacks, 1);
+    ck_assert_int_eq(outbox_get(ob, 0x51, &e), 1);
+    ck_assert_int_eq(e.state, OUTBOX_DONE);
+    ck_assert_str_eq(e.provider_id, "SM00000000000000000000000000000003");
+    ck_assert_int_eq(log_count(NULL), 3);
+    ck_assert_int_eq(log_count("\"shape_error\": null"), 3);
+    ck_assert_int_eq(log_count("\"path\": \"/v21.0/1055/messages\""), 1);
+    ck_assert_int_eq(log_count("\"path\": \"/2010-04-01/Accounts/AC77/Messages.json\""), 2);
+    ck_assert(!dir_contains(obdir, "SECRET"));
+
+    notify_send_free(s);
+    http_curl_free(h);
+    outbox_close(ob);
+    gw_stop();
+}
+END_TEST
+
+START_TEST(send_fonnte_false_then_webhook)
+{
+    static const char *const ladder[] = { "fonnte", "webhook" };
+    struct outbox_params p;
+    struct outbox *ob;
+    struct http_curl *h;
+    struct notify_send *s;
+    struct notify_send_cfg cfg;
+    struct outbox_new n = { .key = 0x52, .member = "Budi", .phone = "+6285712345678",
+                            .channels = ladder, .nchannels = 2,
+                            .text = "pH tangki 2 = 9.1 (tinggi) & naik", .rule = "tank_ph",
+                            .alert_id = "T2-ph", .site = "guntung" };
+    struct outbox_counters c;
+    struct evlog ev;
+    char base[64], hook[80], obdir[200];
+    int64_t now = 1764345600LL * SEC;
+
+    if (gw_start("false=device disconnected,false=token invalid,200") != 0)
+        return;
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", gw_port);
+    snprintf(hook, sizeof(hook), "http://127.0.0.1:%d/hook", gw_port);
+    snprintf(obdir, sizeof(obdir), "%s/outbox", gw_dir);
+    outbox_params_default(&p);
+    p.pace_ns = 0;
+    ob = outbox_open(obdir, &p, NULL, 0);
+    h = http_curl_new(NULL, NULL);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.creds[NOTIFY_FONNTE] = (struct notify_creds){ .base_url = base,
+                                                      .token = "SECRET-TOKEN" };
+    cfg.creds[NOTIFY_WEBHOOK] = (struct notify_creds){ .base_url = hook,
+                                                       .token = "SECRET-TOKEN" };
+    memset(&ev, 0, sizeof(ev));
+    s = notify_send_new(ob, h, &cfg, on_event, &ev);
+    ck_assert_int_eq(outbox_add(ob, &n, now), 0);
+    run_until_idle(ob, h, s, &now);
+
+    ck_assert_int_eq(ev.n, 3);
+    ck_assert_int_eq(ev.cls[0], NOTIFY_RETRYABLE);      /* device disconnected */
+    ck_assert_int_eq(ev.cls[1], NOTIFY_PERMANENT);      /* token invalid */
+    ck_assert_int_eq(ev.cls[2], NOTIFY_ACCEPTED);
+    ck_assert_str_eq(ev.channel[2], "webhook");
+    outbox_counters(ob, &c);
+    ck_assert_uint_eq(c.sent, 1);
+    ck_assert_uint_eq(c.dead, 0);
+    ck_assert_int_eq(log_count("\"provider\": \"fonnte\""), 2);
+    ck_assert_int_eq(log_count("\"provider\": \"webhook\""), 1);
+    ck_assert_int_eq(log_count("\"shape_error\": null"), 3);
+    ck_assert_int_eq(log_count("target=6285712345678&message=pH+tangki+2+%3D+9.1+%28tinggi%29+%26+naik"), 2);
+    ck_assert(!dir_contains(obdir, "SECRET"));
+
+    notify_send_free(s);
+    http_curl_free(h);
+    outbox_close(ob);
+    gw_stop();
+}
+END_TEST
+
+/* gammu: the file appears in the outbox folder, whole, under its name. */
+START_TEST(send_gammu_file)
+{
+    static const char *const ladder[] = { "gammu" };
+    struct outbox *ob;
+    struct notify_send *s;
+    struct notify_send_cfg cfg;
+    struct outbox_new n = { .key = 0x53, .member = "Sari", .phone = "+6281234567890",
+                            .channels = ladder, .nchannels = 1, .text = "OK" };
+    struct outbox_counters c;
+    struct outbox_entry e;
+    char dir[64], obdir[100], gdir[100], path[300], data[8] = "";
+    FILE *f;
+
+    snprintf(dir, sizeof(dir), "/tmp/test_notify.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(obdir, sizeof(obdir), "%s/outbox", dir);
+    snprintf(gdir, sizeof(gdir), "%s", dir);
+    ob = outbox_open(obdir, NULL, NULL, 0);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.gammu_outbox_dir = gdir;
+    s = notify_send_new(ob, NULL, &cfg, NULL, NULL);
+    ck_assert_int_eq(outbox_add(ob, &n, 1764373530LL * SEC), 0);
+    ck_assert_int_eq(notify_send_tick(s, 1764373530LL * SEC), 1);
+    outbox_counters(ob, &c);
+    ck_assert_uint_eq(c.sent, 1);
+    ck_assert_int_eq(outbox_get(ob, 0x53, &e), 1);
+    ck_assert_str_eq(e.provider_id, "OUTA20251128_234530_00_+6281234567890_0000000000000053.txt");
+    snprintf(path, sizeof(path), "%s/%s", gdir, e.provider_id);
+    f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(data, 1, sizeof(data) - 1, f), 2);
+    fclose(f);
+    ck_assert_str_eq(data, "OK");
+    notify_send_free(s);
+    outbox_close(ob);
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 static Suite *notify_suite(void)
 {
     Suite *s = suite_create("notify");
@@ -467,6 +770,12 @@ static Suite *notify_suite(void)
     tcase_add_test(tc, gammu_ascii_file);
     tcase_add_test(tc, gammu_unicode_file);
     tcase_add_test(tc, gammu_inbox_parse);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("send");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, send_ladder_against_fake_gateway);
+    tcase_add_test(tc, send_fonnte_false_then_webhook);
+    tcase_add_test(tc, send_gammu_file);
     suite_add_tcase(s, tc);
     return s;
 }
