@@ -644,35 +644,32 @@ static void watch_outbox(struct alerting *a)
 static void on_send_event(void *ctx, const struct notify_send_event *ev)
 {
     struct alerting *a = ctx;
-    struct outbox_entry e;
     const char *status;
     uint64_t held = 0;
     struct lp_line l;
     struct buf *b;
+    int64_t ts = a->wall > a->last_note_ts ? a->wall : a->last_note_ts + 1;
 
     status = ev->cls == NOTIFY_ACCEPTED ? "sent"
              : ev->state == OUTBOX_DEAD ? "failed" : "retrying";
-    if (outbox_get(a->ob, ev->key, &e) != HUB_OK) {
-        memset(&e, 0, sizeof(e));
-        snprintf(e.member, sizeof(e.member), "%s", ev->member);
-    }
     b = influx_out_open(a->out, a->now);
     if (b) {
         lp_begin(&l, b, "notification");
         lp_tag(&l, "channel", ev->channel);
         lp_tag(&l, "member", ev->member);
-        lp_tag(&l, "rule", e.rule[0] ? e.rule : "-");
+        lp_tag(&l, "rule", ev->rule && ev->rule[0] ? ev->rule : "-");
         lp_field_str(&l, "status", status);
         lp_field_int(&l, "attempts", (int64_t)ev->attempts);
-        lp_field_str(&l, "alert_id", e.alert_id);
+        lp_field_str(&l, "alert_id", ev->alert_id ? ev->alert_id : "");
         lp_field_int(&l, "http_status", ev->http_status);
         if (ev->reason && ev->reason[0])
             lp_field_str(&l, "reason", ev->reason);
         if (ev->provider_id && ev->provider_id[0])
             lp_field_str(&l, "provider_id", ev->provider_id);
-        if (lp_end(&l, a->wall > a->last_note_ts ? a->wall : a->last_note_ts + 1) == HUB_OK)
+        if (lp_end(&l, ts) == HUB_OK) {
             influx_out_commit(a->out, 1, a->now);
-        a->last_note_ts = a->wall > a->last_note_ts ? a->wall : a->last_note_ts + 1;
+            a->last_note_ts = ts;
+        }
     }
     if (ev->cls == NOTIFY_ACCEPTED)
         LOG_INFO("alerts", "message for %s sent by %s (attempt %u)%s%s", ev->member, ev->channel,
@@ -718,7 +715,17 @@ void alerting_on_drum(void *ctx, const char *site, const char *id,
     hub_mono_ms now = a->now;
 
     alert_feed_text(a->eng, site, "drum", id, "phase", drum_phase_name(m->phase), ts_ns, now);
-    alert_feed_text(a->eng, site, "drum", id, "pfrp_status", sanit_status_name(m->sanit), ts_ns, now);
+    /* sanitisation: PASS as soon as it is achieved; anything else only
+     * once the batch has left the hot phase (DRUM_SANITISATION_NOT_
+     * DEMONSTRATED means "it cooled down without passing"), PENDING before */
+    {
+        int after_hot = m->phase == DRUM_COOLING || m->phase == DRUM_CURING ||
+                        m->phase == DRUM_MATURE || m->phase == DRUM_HARVESTED;
+
+        alert_feed_text(a->eng, site, "drum", id, "pfrp_status",
+                        m->sanit == SANIT_PASS || after_hot ? sanit_status_name(m->sanit)
+                                                            : "PENDING", ts_ns, now);
+    }
     if (isfinite(m->t_strat_c))
         alert_feed_num(a->eng, site, "drum", id, "t_strat_c", m->t_strat_c, ts_ns, now);
     if (isfinite(m->delta_t_c))

@@ -90,6 +90,9 @@ static void record(struct notify_send *s, const struct notify_verdict *v,
     ev.state = outbox_get(s->ob, s->e.key, &after) ? after.state : OUTBOX_DEAD;
     ev.provider_id = v->provider_id;
     ev.reason = v->reason;
+    ev.rule = s->e.rule;
+    ev.alert_id = s->e.alert_id;
+    ev.site = s->e.site;
     s->ev(s->ev_ctx, &ev);
 }
 

@@ -47,6 +47,9 @@ struct notify_send_event {
     int state;                      /* enum outbox_state after it         */
     const char *provider_id;        /* "" when none                       */
     const char *reason;             /* no secret                          */
+    const char *rule;               /* the entry's rule, alert id, site   */
+    const char *alert_id;
+    const char *site;
 };
 typedef void (*notify_send_event_cb)(void *ctx, const struct notify_send_event *ev);
 

@@ -233,7 +233,8 @@ write_hub_config() {
         [fsync_interval_ms]=1000 [http_port]=0
         [compost]=true [state_file]="$(cd "$(dirname "$file")" && pwd)/compost.state"
         [state_interval_s]=0 [save_interval_s]=60
-        [alerts]=true [alerts_dir]="$(cd "$(dirname "$file")" && pwd)/alerts"
+        [alerts]=true [alerts_dir]="$(cd "$(dirname "$file")" && pwd)/alerts" [alerts_extra]=""
+        [extra]=""
     )
     for kv in "$@"; do
         case "$kv" in *=*) ;; *) die "write_hub_config: '$kv' is not key=value" ;; esac
@@ -265,7 +266,8 @@ log = { level = "${c[level]}"; };
 http = { bind = "127.0.0.1"; port = ${c[http_port]}; };
 compost = { enabled = ${c[compost]}; state_file = "${c[state_file]}";
             state_interval_s = ${c[state_interval_s]}; save_interval_s = ${c[save_interval_s]}; };
-alerts = { enabled = ${c[alerts]}; state_dir = "${c[alerts_dir]}"; };
+alerts = { enabled = ${c[alerts]}; state_dir = "${c[alerts_dir]}"; ${c[alerts_extra]} };
+${c[extra]}
 EOF
 }
 
