@@ -241,6 +241,26 @@ fail:
     return -1;
 }
 
+/* Template parameters may not hold newlines, tabs or runs of spaces
+ * (Meta error 132018): each run of white space becomes one space. */
+static void flatten(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    int sp = 0;
+
+    for (; *in && o + 1 < cap; in++) {
+        if (*in == ' ' || *in == '\n' || *in == '\r' || *in == '\t') {
+            sp = 1;
+            continue;
+        }
+        if (sp && o > 0 && o + 2 < cap)
+            out[o++] = ' ';
+        sp = 0;
+        out[o++] = *in;
+    }
+    out[o] = '\0';
+}
+
 static int build_twilio(int wa, const struct notify_msg *m,
                         const struct notify_creds *c, struct notify_request *r)
 {
@@ -273,30 +293,35 @@ static int build_twilio(int wa, const struct notify_msg *m,
     sb_str(&b, "&From=");
     sb_form(&b, pre);
     sb_form(&b, c->from);
-    sb_str(&b, "&Body=");
-    sb_form(&b, m->text);
+    if (wa && c->template_name) {
+        /* outside the 24 h window WhatsApp needs an approved template:
+         * ContentSid + ContentVariables {"1": text}, and no Body (63016) */
+        char flat[NOTIFY_TEXT_MAX + 1], *vars;
+        cJSON *o;
+
+        if (!segment_ok(c->template_name))
+            return -1;
+        flatten(m->text, flat, sizeof(flat));
+        o = cJSON_CreateObject();
+        if (!o || !cJSON_AddStringToObject(o, "1", flat)) {
+            cJSON_Delete(o);
+            return -1;
+        }
+        vars = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (!vars)
+            return -1;
+        sb_str(&b, "&ContentSid=");
+        sb_form(&b, c->template_name);
+        sb_str(&b, "&ContentVariables=");
+        sb_form(&b, vars);
+        cJSON_free(vars);
+    } else {
+        sb_str(&b, "&Body=");
+        sb_form(&b, m->text);
+    }
     r->body_len = b.len;
     return b.over ? -1 : 0;
-}
-
-/* Template parameters may not hold newlines, tabs or runs of spaces
- * (Meta error 132018): each run of white space becomes one space. */
-static void flatten(const char *in, char *out, size_t cap)
-{
-    size_t o = 0;
-    int sp = 0;
-
-    for (; *in && o + 1 < cap; in++) {
-        if (*in == ' ' || *in == '\n' || *in == '\r' || *in == '\t') {
-            sp = 1;
-            continue;
-        }
-        if (sp && o > 0 && o + 2 < cap)
-            out[o++] = ' ';
-        sp = 0;
-        out[o++] = *in;
-    }
-    out[o] = '\0';
 }
 
 static int build_wa_cloud(const struct notify_msg *m,

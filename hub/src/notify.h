@@ -85,7 +85,11 @@ struct notify_creds {
     const char *from;           /* twilio sender, E.164                    */
     const char *phone_number_id;/* whatsapp_cloud                          */
     const char *api_version;    /* whatsapp_cloud, e.g. "v21.0"            */
-    const char *template_name;  /* whatsapp_cloud; NULL = plain text msg   */
+    const char *template_name;  /* whatsapp_cloud: template name; twilio_
+                                   whatsapp: ContentSid "HX..." (sent with
+                                   ContentVariables {"1": text}, no Body);
+                                   NULL = free-form text (works only in the
+                                   24 h customer-service window)          */
     const char *template_lang;  /* whatsapp_cloud                          */
     const char *country_code;   /* fonnte countryCode                      */
 };

@@ -209,7 +209,18 @@ static void build_one(struct fin *in)
             continue;
         }
         FUZZ_CHECK(req.body_len == strlen(req.body), "body length");
-        if (ch == NOTIFY_TWILIO_SMS || ch == NOTIFY_TWILIO_WHATSAPP) {
+        if (ch == NOTIFY_TWILIO_WHATSAPP && c.template_name) {
+            cJSON *j;
+
+            FUZZ_CHECK(form_field(req.body, "Body", back, sizeof(back)) != 0,
+                       "template with a Body");
+            FUZZ_CHECK(form_field(req.body, "ContentVariables", back, sizeof(back)) == 0,
+                       "no ContentVariables");
+            j = cJSON_Parse(back);
+            FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "1")),
+                       "ContentVariables %s", back);
+            cJSON_Delete(j);
+        } else if (ch == NOTIFY_TWILIO_SMS || ch == NOTIFY_TWILIO_WHATSAPP) {
             FUZZ_CHECK(form_field(req.body, "Body", back, sizeof(back)) == 0, "no Body");
             FUZZ_CHECK(strcmp(back, text) == 0, "Body does not round-trip");
         } else if (ch == NOTIFY_FONNTE) {

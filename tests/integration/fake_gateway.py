@@ -94,9 +94,25 @@ def check_twilio(h, path, body, args):
     if user != sid or (args.twilio_token and pw != args.twilio_token):
         raise Shape("Basic auth is not SID:TOKEN")
     f = parse_form(h.get("Content-Type", ""), body)
-    for k in ("To", "From", "Body"):
+    for k in ("To", "From"):
         if k not in f:
             raise Shape("missing form field %s" % k)
+    if "ContentSid" in f:
+        if "Body" in f:
+            raise Shape("template (ContentSid) with a Body")
+        if not f["ContentSid"].startswith("HX"):
+            raise Shape("ContentSid is not HX...")
+        try:
+            cv = json.loads(f.get("ContentVariables", "{}"))
+        except ValueError:
+            raise Shape("ContentVariables is not JSON")
+        if not isinstance(cv, dict):
+            raise Shape("ContentVariables is not an object")
+        f["Body"] = "(template)"
+    elif "ContentVariables" in f:
+        raise Shape("ContentVariables without ContentSid (21654)")
+    if "Body" not in f:
+        raise Shape("missing form field Body")
     wa_to, wa_from = f["To"].startswith("whatsapp:"), f["From"].startswith("whatsapp:")
     if wa_to != wa_from:
         raise Shape("whatsapp: prefix on only one of To/From")

@@ -128,6 +128,26 @@ START_TEST(twilio_whatsapp_request_utf8)
 }
 END_TEST
 
+START_TEST(twilio_whatsapp_template_request)
+{
+    struct notify_creds c = { .base_url = "https://api.twilio.com", .account_sid = "AC01",
+                              .auth_token = "x", .from = "+15005550006",
+                              .template_name = "HXb5b62575e6e4ff6129ad7c8efe1f983e" };
+    struct notify_msg m = MSG;
+
+    m.text = "Drum 3:\n71 C & naik";
+    ck_assert_int_eq(notify_build(NOTIFY_TWILIO_WHATSAPP, &m, &c, &req, NULL, 0), 0);
+    /* ContentVariables = {"1":"Drum 3: 71 C & naik"}, form-encoded; no Body */
+    ck_assert_str_eq(req.body,
+        "To=whatsapp%3A%2B6281234567890&From=whatsapp%3A%2B15005550006"
+        "&ContentSid=HXb5b62575e6e4ff6129ad7c8efe1f983e"
+        "&ContentVariables=%7B%221%22%3A%22Drum+3%3A+71+C+%26+naik%22%7D");
+    /* the SMS channel ignores the template */
+    ck_assert_int_eq(notify_build(NOTIFY_TWILIO_SMS, &m, &c, &req, NULL, 0), 0);
+    ck_assert_ptr_nonnull(strstr(req.body, "&Body=Drum+3%3A%0A71+C+%26+naik"));
+}
+END_TEST
+
 START_TEST(whatsapp_cloud_template_request)
 {
     struct notify_creds c = { .base_url = "https://graph.facebook.com", .token = "EAAG",
@@ -760,6 +780,7 @@ static Suite *notify_suite(void)
     tcase_add_test(tc, webhook_request);
     tcase_add_test(tc, twilio_sms_request);
     tcase_add_test(tc, twilio_whatsapp_request_utf8);
+    tcase_add_test(tc, twilio_whatsapp_template_request);
     tcase_add_test(tc, whatsapp_cloud_template_request);
     tcase_add_test(tc, whatsapp_cloud_text_request);
     tcase_add_test(tc, fonnte_request);
