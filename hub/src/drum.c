@@ -154,14 +154,27 @@ void drum_params_defaults(struct drum_params *p)
 
 /* ---- small helpers ---------------------------------------------------- */
 
+/* Durations from parameters, clamped to +-1e6 hours so that sums with
+ * timestamps (|ts| < TS_LIMIT) cannot overflow whatever the config says. */
 static int64_t hours_ns(double h)
 {
+    if (!(h > -1e6))
+        h = -1e6;
+    if (h > 1e6)
+        h = 1e6;
     return (int64_t)(h * (double)NS_H);
 }
 
 static int64_t gap_ns(const struct drum *d)
 {
-    return (int64_t)(d->p.max_gap_s * (double)NS_S);
+    return hours_ns(d->p.max_gap_s / 3600.0);
+}
+
+/* add a (bounded) duration to an accumulated duration, saturating */
+static void acc(int64_t *a, int64_t dt)
+{
+    if (*a < TS_LIMIT)
+        *a += dt;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -613,7 +626,7 @@ static void make_sample(const struct drum *d, int64_t t, struct dsample *o)
 {
     static const int inpile[] = { F_CORE, F_MID, F_TOP, F_BOTTOM };
     const struct probe *site = &d->f[F_SITE], *amb = &d->f[F_AMB], *m = &d->f[F_MOIST];
-    int64_t amb_stale = (int64_t)(d->p.amb_stale_s * (double)NS_S);
+    int64_t amb_stale = hours_ns(d->p.amb_stale_s / 3600.0);
     size_t i;
 
     memset(o, 0, sizeof(*o));
@@ -643,8 +656,10 @@ static void make_sample(const struct drum *d, int64_t t, struct dsample *o)
         o->amb = site->v;
     else if (amb->has && !amb->suspect && t - amb->ts <= amb_stale && amb->ts <= t + amb_stale)
         o->amb = amb->v;
-    else
+    else if (fabs(d->p.groundwater_temp_c) <= 200.0)
         o->amb = d->p.groundwater_temp_c;
+    else
+        o->amb = d->p.groundwater_temp_c > 0 ? 200.0 : -200.0;
     if (m->has && !m->suspect && t - m->ts <= amb_stale)
         o->moist = m->v;
 }
@@ -675,17 +690,17 @@ static void integrate(struct drum *d, const struct dsample *c)
         double days = (double)dt / (double)NS_D;
 
         if (both_ge(l, c, 40.0, 0))
-            s->h40 += dt;
+            acc(&s->h40, dt);
         if (both_ge(l, c, 55.0, 0))
-            s->h55 += dt;
+            acc(&s->h55, dt);
         if (both_ge(l, c, 65.0, 0))
-            s->h65 += dt;
+            acc(&s->h65, dt);
         if (l->comp_known && c->comp_known) {
-            s->known += dt;
+            acc(&s->known, dt);
             if (both_ge(l, c, thr, 1))
-                s->c55 += dt;
+                acc(&s->c55, dt);
         } else if (!l->comp_known && l->core >= thr) {
-            s->unknown_hot += dt;
+            acc(&s->unknown_hot, dt);
         }
         if (!isnan(l->core) && !isnan(c->core)) {
             s->dd += days * (excess(l->core, l->amb) + excess(c->core, c->amb)) / 2.0;
@@ -756,6 +771,12 @@ static void finalize(struct drum *d, int64_t t)
         b->amb_n = 1;
     }
     d->s.last = c;
+}
+
+/* the largest |value| kept for a field (temperatures 200, others 1e6) */
+static double field_max(size_t fi)
+{
+    return fi <= F_AMB || fi == F_SITE ? 200.0 : 1e6;
 }
 
 static int field_index(const char *field)
@@ -845,7 +866,7 @@ void drum_on_reading(struct drum *d, const char *field, double value, int64_t ts
     fi = field_index(field);
     if (fi < 0 || !isfinite(value) || ts_ns <= -TS_LIMIT || ts_ns >= TS_LIMIT)
         return;
-    if (fabs(value) > (fi <= F_AMB ? 200.0 : 1e6))   /* beyond any sensor: keep state sane */
+    if (fabs(value) > field_max((size_t)fi))   /* beyond any sensor: keep state sane */
         return;
     if (d->f[fi].has && ts_ns < d->f[fi].ts)
         return;
@@ -1080,7 +1101,7 @@ void drum_get(const struct drum *d, struct drum_metrics *m)
         fl |= DRUM_F_ANAEROBIC;
     if (m->t_core_c >= p->overheat_c)
         fl |= DRUM_F_OVERHEAT;
-    if (s->degraded_since && tref - s->degraded_since > hours_ns(p->degraded_hold_h))
+    if (s->active && s->degraded_since && tref - s->degraded_since > hours_ns(p->degraded_hold_h))
         fl |= DRUM_F_SENSOR_DEGRADED;
     m->flags = fl;
 }
@@ -1365,7 +1386,7 @@ static int p_temp(const char **pp, float *out, int *has)
         *out = 0;
         return 0;
     }
-    if (p_dbl(pp, &v) || isnan(v) || fabs(v) > 1000.0)
+    if (p_dbl(pp, &v) || isnan(v) || fabs(v) > 200.0)
         return -1;
     *out = (float)v;
     *has = 1;
@@ -1411,7 +1432,8 @@ static int parse_state(struct drum *t, const char *q)
         memset(pr, 0, sizeof(*pr));
         if (p_lit(&q, "x") == 0)
             continue;
-        if (p_dbl(&q, &pr->v) || isnan(pr->v) || p_lit(&q, ":") || p_i64(&q, &pr->ts) ||
+        if (p_dbl(&q, &pr->v) || isnan(pr->v) || fabs(pr->v) > field_max(i) ||
+            p_lit(&q, ":") || p_i64(&q, &pr->ts) ||
             p_lit(&q, ":") || p_int(&q, 0, 1, &pr->suspect))
             return -1;
         pr->has = 1;
@@ -1439,7 +1461,8 @@ static int parse_state(struct drum *t, const char *q)
     if (p_lit(&q, " hb=") || p_int(&q, 0, 1, &t->has_hour) || p_lit(&q, ":") ||
         p_i64(&q, &t->cur_hour) || p_lit(&q, ":"))
         return -1;
-    if (t->cur_hour < -TS_LIMIT / NS_H || t->cur_hour > TS_LIMIT / NS_H)
+    if (t->cur_hour < -TS_LIMIT / NS_H || t->cur_hour > TS_LIMIT / NS_H ||
+        t->s.last_data_hour < -TS_LIMIT / NS_H || t->s.last_data_hour > TS_LIMIT / NS_H)
         return -1;
     for (i = 0; i < NB; i++)
         t->hb[i].hour = INT64_MIN;

@@ -61,8 +61,8 @@ const char *drum_phase_name(enum drum_phase p);
  *   TOO_WET   latest moisture > too_wet_pct;
  *   ANAEROBIC latest o2_pct < anaerobic_o2_pct;
  *   OVERHEAT  core >= overheat_c;
- *   SENSOR_DEGRADED fewer than degraded_min_probes valid in-pile probes
- *             for more than degraded_hold_h. */
+ *   SENSOR_DEGRADED during a batch, fewer than degraded_min_probes valid
+ *             in-pile probes for more than degraded_hold_h. */
 enum { DRUM_F_TOO_DRY = 1, DRUM_F_TOO_WET = 2, DRUM_F_ANAEROBIC = 4, DRUM_F_OVERHEAT = 8,
        DRUM_F_SENSOR_DEGRADED = 16 };
 
@@ -168,15 +168,26 @@ struct drum_metrics {
     int turns; double peak_t_core_c; double time_to_peak_h;
     double moisture_pct, o2_pct, co2_pct, mass_kg, mass_loss_pct;   /* NaN if unknown */
     double maturity_score; double score_parts[6];          /* §6.1 order; NaN = n/a */
-    double est_days_to_mature; char est_method[32];        /* "mature", "delta_t_trend",
-                                                              "min_age", "unknown" */
+    double est_days_to_mature; char est_method[32];        /* how: see drum_get */
     int valid_probes; int64_t mature_at_ns;                /* 0 until MATURE */
     int64_t batch_start_ns, last_turn_ns;                  /* 0 = none */
     double reheat_after_last_turn_c;                       /* NaN if no turn yet */
     double dtdt_c_per_day;                                 /* core slope over 24 h */
 };
 
-/* Fill m (NaN for unknown numbers). Cannot fail. */
+/* Fill m (NaN for unknown numbers). Cannot fail.
+ * est_days_to_mature / est_method:
+ *   "mature"        0: the batch is MATURE (or was harvested mature);
+ *   "ambient_hold"  24 h mean delta_t is already <= maturity_delta_c: the
+ *                   rest of the maturity_hold_d days;
+ *   "delta_t_trend" 24 h mean delta_t falls: an exponential through its
+ *                   value now and 24 h ago reaches maturity_delta_c in x
+ *                   days; estimate x + maturity_hold_d;
+ *   "min_age"       either of the above, but min_age_d binds (it is larger);
+ *   "unknown"       NaN: no batch, or delta_t not falling yet.
+ * maturity_score: the mean of the available score_parts (§6.1 order:
+ * days at ambient, re-heat after the last turn, age, moisture, mass loss,
+ * 24 h max core - 24 h max ambient); NaN when none is available. */
 void drum_get(const struct drum *d, struct drum_metrics *m);
 
 struct drum_batch { char batch[DRUM_BATCH_MAX]; int64_t start_ns, end_ns; double input_mass_kg,
