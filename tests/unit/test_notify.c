@@ -729,6 +729,54 @@ START_TEST(send_fonnte_false_then_webhook)
 }
 END_TEST
 
+/* A gateway that never answers: the timeout is a retryable failure, the
+ * next attempt goes through. */
+START_TEST(send_timeout_is_retryable)
+{
+    static const char *const ladder[] = { "webhook" };
+    struct outbox_params p;
+    struct outbox *ob;
+    struct http_curl *h;
+    struct notify_send *s;
+    struct notify_send_cfg cfg;
+    struct outbox_new n = { .key = 0x54, .member = "Sari", .phone = "+6281234567890",
+                            .channels = ladder, .nchannels = 1, .text = "tes" };
+    struct outbox_counters c;
+    struct evlog ev;
+    char hook[80], obdir[200];
+    int64_t now = 1764345600LL * SEC;
+
+    if (gw_start("hang,200") != 0)
+        return;
+    snprintf(hook, sizeof(hook), "http://127.0.0.1:%d/hook", gw_port);
+    snprintf(obdir, sizeof(obdir), "%s/outbox", gw_dir);
+    outbox_params_default(&p);
+    p.pace_ns = 0;
+    ob = outbox_open(obdir, &p, NULL, 0);
+    h = http_curl_new(NULL, NULL);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.creds[NOTIFY_WEBHOOK] = (struct notify_creds){ .base_url = hook,
+                                                       .token = "SECRET-TOKEN" };
+    cfg.timeout_ms = 300;
+    memset(&ev, 0, sizeof(ev));
+    s = notify_send_new(ob, h, &cfg, on_event, &ev);
+    ck_assert_int_eq(outbox_add(ob, &n, now), 0);
+    run_until_idle(ob, h, s, &now);
+    ck_assert_int_eq(ev.n, 2);
+    ck_assert_int_eq(ev.cls[0], NOTIFY_RETRYABLE);
+    ck_assert_int_eq(ev.status[0], 0);
+    ck_assert_int_eq(ev.cls[1], NOTIFY_ACCEPTED);
+    ck_assert_int_eq(ev.status[1], 200);
+    outbox_counters(ob, &c);
+    ck_assert_uint_eq(c.sent, 1);
+    ck_assert_uint_eq(c.retried, 1);
+    notify_send_free(s);
+    http_curl_free(h);
+    outbox_close(ob);
+    gw_stop();
+}
+END_TEST
+
 /* gammu: the file appears in the outbox folder, whole, under its name. */
 START_TEST(send_gammu_file)
 {
@@ -796,6 +844,7 @@ static Suite *notify_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, send_ladder_against_fake_gateway);
     tcase_add_test(tc, send_fonnte_false_then_webhook);
+    tcase_add_test(tc, send_timeout_is_retryable);
     tcase_add_test(tc, send_gammu_file);
     suite_add_tcase(s, tc);
     return s;
