@@ -152,6 +152,63 @@ void drum_params_defaults(struct drum_params *p)
     p->max_gap_s = 3600;
 }
 
+int drum_params_check(const struct drum_params *p, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+        int dur;          /* 1: a duration (0 .. 1e5 hours or days) */
+    } nums[] = {
+#define PN(f, dur) { #f, offsetof(struct drum_params, f), dur }
+        PN(thermo_on_c, 0), PN(thermo_hold_h, 1), PN(cool_below_c, 0), PN(cool_hold_h, 1),
+        PN(reheat_hold_h, 1), PN(curing_delta_c, 0), PN(curing_hold_h, 1),
+        PN(skip_min_age_d, 1), PN(skip_delta_c, 0), PN(skip_hold_h, 1), PN(stall_age_d, 1),
+        PN(stall_peak_delta_c, 0), PN(stall_low_delta_c, 0), PN(stall_low_hold_h, 1),
+        PN(stall_window_d, 1), PN(unstall_rise_c_per_day, 0), PN(reactivate_delta_c, 0),
+        PN(reactivate_hold_h, 1), PN(maturity_delta_c, 0), PN(maturity_hold_d, 1),
+        PN(reheat_max_c, 0), PN(reheat_from_h, 1), PN(reheat_to_h, 1), PN(min_age_d, 1),
+        PN(product_moisture_max_pct, 0), PN(mass_loss_min_pct, 0), PN(overheat_c, 0),
+        PN(too_dry_pct, 0), PN(too_wet_pct, 0), PN(anaerobic_o2_pct, 0),
+        PN(degraded_hold_h, 1), PN(groundwater_temp_c, 0), PN(fill_mass_step_kg, 1),
+        PN(fill_settle_h, 1), PN(harvest_drop_pct, 0), PN(harvested_hold_h, 1),
+        PN(sanit_threshold_c, 0), PN(pas100_threshold_c, 0), PN(pas100_moisture_pct, 0),
+        PN(req.invessel_h, 1), PN(req.windrow_h, 1), PN(req.cum_h, 1), PN(req.pas100_h, 1),
+#undef PN
+    };
+    const char *bad = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(nums) / sizeof(nums[0]) && !bad; i++) {
+        double v = *(const double *)(const void *)((const char *)p + nums[i].off);
+
+        if (!isfinite(v) || fabs(v) > 1e5 || (nums[i].dur && v < 0))
+            bad = nums[i].name;
+    }
+    if (!bad && !(p->max_gap_s > 0 && p->max_gap_s <= 1e7))
+        bad = "max_gap_s";
+    if (!bad && !(p->amb_stale_s > 0 && p->amb_stale_s <= 1e7))
+        bad = "amb_stale_s";
+    if (!bad && !(p->too_dry_pct < p->too_wet_pct))
+        bad = "too_dry_pct (must be below too_wet_pct)";
+    if (!bad && !(p->maturity_delta_c <= p->curing_delta_c))
+        bad = "maturity_delta_c (must not exceed curing_delta_c)";
+    if (!bad && !(p->reheat_from_h <= p->reheat_to_h))
+        bad = "reheat_from_h (must not exceed reheat_to_h)";
+    if (!bad && (p->degraded_min_probes < 1 || p->degraded_min_probes > 4))
+        bad = "degraded_min_probes";
+    if (!bad && (p->sanit_min_probes < 1 || p->sanit_min_probes > 4))
+        bad = "sanit_min_probes";
+    if (!bad && (p->windrow_turns < 0 || p->windrow_turns > 1000))
+        bad = "windrow_turns";
+    if (!bad && (unsigned)p->sanitation_standard > SANIT_UK_PAS100)
+        bad = "sanitation_standard";
+    if (!bad)
+        return HUB_OK;
+    if (err && errlen)
+        snprintf(err, errlen, "drum: bad %s", bad);
+    return HUB_EINVAL;
+}
+
 /* ---- small helpers ---------------------------------------------------- */
 
 /* Durations from parameters, clamped to +-1e6 hours so that sums with

@@ -29,7 +29,9 @@
  *     held, up to the end of the current hour. Hours without data neither
  *     break nor extend a condition; more than 6 h without data resets all.
  *
- * Batches: "batch_start" starts a batch (phase MESOPHILIC) from any phase.
+ * Batches: "batch_start" starts a batch (phase MESOPHILIC) from any phase
+ * (an unfinished batch is dropped without a record); "fill" only acts on an
+ * EMPTY or HARVESTED drum (a top-up during a batch changes nothing).
  * A drum that was never started and gets an in-pile temperature reading
  * starts a batch named "" in MESOPHILIC at that reading's time, so a hub
  * started mid-batch works; after a harvest it waits for "fill" or
@@ -123,6 +125,13 @@ struct drum_params {
 
 /* Fill p with the defaults above. Cannot fail. */
 void drum_params_defaults(struct drum_params *p);
+
+/* Cross-field check for the config loader: every number finite, hours and
+ * days >= 0 (at most 1e5 h), too_dry_pct < too_wet_pct, maturity_delta_c
+ * <= curing_delta_c, degraded/sanit probe counts 1..4, a known standard.
+ * Returns HUB_OK, or HUB_EINVAL with a message naming the field in err
+ * (may be NULL). */
+int drum_params_check(const struct drum_params *p, char *err, size_t errlen);
 
 struct drum;   /* opaque */
 

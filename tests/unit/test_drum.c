@@ -167,6 +167,54 @@ START_TEST(defaults_match_the_doc)
 }
 END_TEST
 
+START_TEST(params_check)
+{
+    struct drum_params p;
+    char err[128] = "";
+
+    drum_params_defaults(&p);
+    ck_assert_int_eq(drum_params_check(&p, err, sizeof(err)), HUB_OK);
+    p.too_dry_pct = 70;
+    ck_assert_int_eq(drum_params_check(&p, err, sizeof(err)), HUB_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "too_dry_pct"));
+    drum_params_defaults(&p);
+    p.thermo_hold_h = -1;
+    ck_assert_int_eq(drum_params_check(&p, err, sizeof(err)), HUB_EINVAL);
+    ck_assert_str_eq(err, "drum: bad thermo_hold_h");
+    drum_params_defaults(&p);
+    p.req.cum_h = NAN;
+    ck_assert_int_eq(drum_params_check(&p, NULL, 0), HUB_EINVAL);
+    drum_params_defaults(&p);
+    p.max_gap_s = 0;
+    ck_assert_int_eq(drum_params_check(&p, err, sizeof(err)), HUB_EINVAL);
+    ck_assert_str_eq(err, "drum: bad max_gap_s");
+}
+END_TEST
+
+/* core 60 with the other probes suspect from 1 h to 3 h: the compliance
+ * value is unknown for 2 h while the core is >= 55: UNKNOWN, not a verdict */
+START_TEST(sanit_unknown_when_probes_missing)
+{
+    struct prof p = { 3, { st(0, 60, 56), st(1, 60, 56), st(3, 60, 56) } };
+    struct drum *d = started(NULL, NAN);
+    struct rec r;
+    struct drum_metrics m;
+
+    p.s[1].sus_others = 1;
+    rec_init(&r);
+    run(d, &p, 0, 50, &r);
+    drum_get(d, &m);
+    ck_assert_int_eq(m.sanit, SANIT_NOT_DEMONSTRATED);
+    run(d, &p, 55, 4 * 60, &r);
+    drum_get(d, &m);
+    ck_assert_int_eq(m.sanit, SANIT_UNKNOWN);
+    /* the hole broke the run: 3 h -> 4 h is the current run */
+    ck_assert_double_eq_tol(m.run_ge_55_current_h, 1, 1e-9);
+    ck_assert_double_eq_tol(m.run_ge_55_longest_h, 1, 1e-9);
+    drum_free(d);
+}
+END_TEST
+
 /* ---- EMPTY / FILLING / auto start ------------------------------------- */
 
 START_TEST(auto_start_on_first_reading)
@@ -1210,6 +1258,8 @@ static Suite *drum_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, phase_names);
     tcase_add_test(tc, defaults_match_the_doc);
+    tcase_add_test(tc, params_check);
+    tcase_add_test(tc, sanit_unknown_when_probes_missing);
     tcase_add_test(tc, auto_start_on_first_reading);
     tcase_add_test(tc, fill_event_then_batch_start);
     tcase_add_test(tc, mass_fill_and_settle);
