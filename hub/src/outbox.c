@@ -597,9 +597,11 @@ struct outbox *outbox_open(const char *dir, const struct outbox_params *p,
         ob->p.max_pending = 1;
     if (ob->p.rung_max_fails == 0)
         ob->p.rung_max_fails = 1;
+    if (ob->p.done_max == 0)
+        ob->p.done_max = 1;             /* evicting a tombstone deletes its file */
     snprintf(ob->dir, sizeof(ob->dir), "%s", dir);
     ob->slots = calloc(ob->p.max_pending, sizeof(*ob->slots));
-    ob->tombs = calloc(ob->p.done_max ? ob->p.done_max : 1, sizeof(*ob->tombs));
+    ob->tombs = calloc(ob->p.done_max, sizeof(*ob->tombs));
     if (!ob->slots || !ob->tombs)
         goto fail_msg;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)

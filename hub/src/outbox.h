@@ -54,8 +54,8 @@
 #define OUTBOX_PID_LEN     NOTIFY_ID_MAX
 
 struct outbox_params {
-    size_t max_pending;         /* default 128                           */
-    size_t done_max;            /* tombstones kept; default 512          */
+    size_t max_pending;         /* default 128, min 1                    */
+    size_t done_max;            /* tombstones kept; default 512, min 1   */
     int64_t done_keep_ns;       /* default 48 h                          */
     int64_t backoff_base_ns;    /* default 30 s                          */
     int64_t backoff_cap_ns;     /* default 1 h                           */

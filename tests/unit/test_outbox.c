@@ -503,6 +503,44 @@ START_TEST(pending_cap_counts_drops)
 }
 END_TEST
 
+/* Tombstones of sent entries are bounded: by count (done_max) and by age
+ * (done_keep_ns); a forgotten tombstone's file is deleted. */
+START_TEST(tombstones_bounded)
+{
+    struct outbox_params p = params();
+    struct outbox *ob;
+    struct outbox_new n;
+    struct outbox_entry e;
+    struct outbox_outcome ok = outc(NOTIFY_ACCEPTED, 200, -1);
+    uint64_t k;
+
+    p.done_max = 2;
+    p.pace_ns = 0;
+    mk_tmp();
+    ob = outbox_open(dir, &p, NULL, 0);
+    for (k = 1; k <= 3; k++) {
+        n = mk(k, "+6281111111111", LADDER1, 1);
+        ck_assert_int_eq(outbox_add(ob, &n, T0 + (int64_t)k), 0);
+        ck_assert_int_eq(outbox_next_due(ob, T0 + (int64_t)k, &e), 1);
+        ck_assert_int_eq(outbox_result(ob, k, &ok, T0 + (int64_t)k), 0);
+    }
+    ck_assert(!exists("0000000000000001.ob"));      /* the oldest went */
+    ck_assert(exists("0000000000000002.ob"));
+    ck_assert(exists("0000000000000003.ob"));
+    ck_assert_int_eq(outbox_get(ob, 1, &e), 0);
+    /* 48 h later, the next acceptance prunes the old ones */
+    n = mk(4, "+6281111111111", LADDER1, 1);
+    ck_assert_int_eq(outbox_add(ob, &n, T0 + 49 * 3600 * SEC), 0);
+    ck_assert_int_eq(outbox_next_due(ob, T0 + 49 * 3600 * SEC, &e), 1);
+    ck_assert_int_eq(outbox_result(ob, 4, &ok, T0 + 49 * 3600 * SEC), 0);
+    ck_assert(!exists("0000000000000002.ob"));
+    ck_assert(!exists("0000000000000003.ob"));
+    ck_assert(exists("0000000000000004.ob"));
+    outbox_close(ob);
+    rm_tree();
+}
+END_TEST
+
 START_TEST(io_errors)
 {
     struct outbox *ob;
@@ -593,6 +631,7 @@ static Suite *outbox_suite(void)
     tcase_add_test(tc, crash_and_reopen);
     tcase_add_test(tc, torn_and_garbage_files_skipped);
     tcase_add_test(tc, pending_cap_counts_drops);
+    tcase_add_test(tc, tombstones_bounded);
     tcase_add_test(tc, io_errors);
     tcase_add_test(tc, disk_full);
     suite_add_tcase(s, tc);
