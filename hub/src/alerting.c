@@ -76,9 +76,22 @@ static int read_secret(const char *file, const char *env, char *out, const char 
 /* The rule set: the built-in rules unless switched off, each replaced by a
  * configured rule of the same name and field, then the other configured
  * rules. */
+/* The hub's own rules (issue 5: a full spool or a disk that refuses
+ * writes is loud): fed from the self-metrics with kind "hub". */
+static const struct alert_rule hub_rules[] = {
+    { "HUB_SPOOL_DROPPED", "hub", "spool_dropping", OP_GE, 1, "", 0.5, 0, 600, 0,
+      ALERT_CRIT, NAN, 0, "", "", "" },
+    { "HUB_SPOOL_FAILING", "hub", "spool_failing", OP_GE, 1, "", 0.5, 60, 600, 0,
+      ALERT_CRIT, NAN, 0, "", "", "" },
+};
+
 static size_t build_rules(const struct hub_config *cfg, struct alert_rule *r, size_t max)
 {
     size_t n = cfg->alerts.default_rules ? alert_default_rules(r, max) : 0;
+
+    for (size_t i = 0; cfg->alerts.default_rules && i < sizeof(hub_rules) / sizeof(hub_rules[0]) &&
+                       n < max; i++)
+        r[n++] = hub_rules[i];
 
     for (size_t i = 0; i < cfg->alerts.nrules; i++) {
         const struct alert_rule *c = &cfg->alerts.rules[i];

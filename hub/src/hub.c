@@ -34,6 +34,8 @@ struct hub {
     hub_mono_ms next_expire;
     int64_t last_event_ts;
     int64_t last_self_ts;
+    uint64_t fed_dropped;       /* spool drops / errors the alert rules  */
+    uint64_t fed_errors;        /* already saw                           */
     struct ratelog rej_log;     /* undecodable messages                  */
     struct ratelog fault_log;   /* readings that failed validation       */
     struct ratelog cap_log;     /* series cap                            */
@@ -705,6 +707,14 @@ void hub_write_self_metrics(struct hub *h, hub_mono_ms now, hub_real_ns wall)
         lp_field_int(&l, "spool_errors", (int64_t)sst.append_errors);
         lp_field_int(&l, "spool_torn_records", (int64_t)sst.torn_records);
         lp_field_int(&l, "points_replayed", (int64_t)st.points_replayed);
+        if (h->alerts) {
+            alerting_feed_num(h->alerts, h->cfg->site, "hub", h->cfg->site, "spool_dropping",
+                              sst.points_dropped > h->fed_dropped ? 1.0 : 0.0, ts, now);
+            alerting_feed_num(h->alerts, h->cfg->site, "hub", h->cfg->site, "spool_failing",
+                              sst.append_errors > h->fed_errors ? 1.0 : 0.0, ts, now);
+        }
+        h->fed_dropped = sst.points_dropped;
+        h->fed_errors = sst.append_errors;
     }
     commit_line(h, &l, ts, now);
 }

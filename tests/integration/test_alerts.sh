@@ -11,6 +11,9 @@
 #      working gateway it is delivered exactly once, and the alert does not fire again.
 #   C. Fonnte answers HTTP 200 with "status": false: never counted as sent.
 #   D. gammu-smsd: the outbox file appears with gammu's name pattern and the text.
+#   E. acknowledgement: with reminders every 2 s, an SMS reply "OK <id>" handed to
+#      scripts/gammu-on-receive (as gammu-smsd's RunOnReceive would) stops them; the HTTP
+#      endpoint answers 404 for an unknown id and 405 for GET.
 # shellcheck source-path=SCRIPTDIR
 set -u -o pipefail
 # shellcheck source=../../scripts/lib/common.sh
@@ -214,4 +217,33 @@ case "$text" in
     *"Drum 4 terlalu panas"*"(OK a"*) ok "D: file text: $text" ;;
     *) fail "D: unexpected file text: $text" ;;
 esac
+
+# ---- E: acknowledged by SMS through gammu's RunOnReceive -------------------------------------------
+start_gateway e ""
+HTTP_PORT=$(free_port)
+write_hub_config "$KOMPOS_TMP/e.cfg" site=e-hub client_id=kompos-hub-e alerts_dir="$KOMPOS_TMP/alerts_e" \
+    http_port="$HTTP_PORT" self_interval_s=1 \
+    alerts_extra='quiet_start = "00:00"; quiet_end = "00:00"; group_wait_s = 1; group_interval_s = 0; reminder_warn_s = 2; escalate_after_s = 0;' \
+    extra="members = ( $SARI ); notify = { fonnte_base_url = \"http://127.0.0.1:$GW_PORT\"; pace_s = 0; retry_max_s = 2; };"
+start_hub "$KOMPOS_TMP/e.cfg" "$KOMPOS_TMP/hub_e.log"
+publish_core e 5 68.5 0 40
+got=$(wait_accepted "$GW_LOG" 2 'terlalu panas' 30)
+check_ge "E: the first message and at least one reminder arrived" 2 "$got"
+id=$(accepted_text "$GW_LOG" 6281234567001 | sed -n 's/.*(OK \(a[0-9]*\)).*/\1/p')
+[ -n "$id" ] && ok "E: alert id in the message: $id" || fail "E: no alert id in the message"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$HTTP_PORT/api/v1/alerts/zz99/ack")
+check_eq "E: ack of an unknown id" 404 "$code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/api/v1/alerts/$id/ack")
+check_eq "E: GET on the ack endpoint" 405 "$code"
+SMS_MESSAGES=1 SMS_1_NUMBER="+6281234567001" SMS_1_TEXT="  ok ${id^^} " KOMPOS_HUB_URL="http://127.0.0.1:$HTTP_PORT" \
+    "$KOMPOS_ROOT/scripts/gammu-on-receive"
+check_eq "E: gammu-on-receive exit status" 0 "$?"
+grep -aqi "alert $id acknowledged" "$KOMPOS_TMP/hub_e.log" && ok "E: the hub logged the acknowledgement" \
+    || fail "E: no acknowledgement in the hub log"
+sleep 1
+before=$(accepted "$GW_LOG" 'terlalu panas')
+sleep 5
+after=$(accepted "$GW_LOG" 'terlalu panas')
+check_eq "E: no reminder after the acknowledgement (messages 5 s later)" "$before" "$after"
+stop_hub 20
 finish
