@@ -4,7 +4,7 @@
  *
  * Everything runs on event time: the timestamps (int64 ns since the Unix
  * epoch) of the readings. One struct drum per drum id; memory is fixed at
- * drum_new (about 3 KiB: the last 72 hours are kept as hourly means).
+ * drum_new (under 4 KiB: the last 72 hours are kept as hourly means).
  *
  * How readings become metrics:
  *   - Each tracked field keeps its last value, time and suspect flag.
