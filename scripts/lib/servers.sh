@@ -231,7 +231,7 @@ write_hub_config() {
         [window_s]=60 [history_s]=3600 [ring_points]=360 [self_interval_s]=10 [level]=info
         [spool_dir]="$(cd "$(dirname "$file")" && pwd)/spool" [spool_max_mb]=256 [spool_segment_mb]=8
         [fsync_interval_ms]=1000 [http_port]=0
-        [compost]=true [state_file]="$(cd "$(dirname "$file")" && pwd)/compost.state"
+        [compost]="${KOMPOS_TEST_COMPOST:-true}" [state_file]="$(cd "$(dirname "$file")" && pwd)/compost.state"
         [state_interval_s]=0 [save_interval_s]=60
         [alerts]=true [alerts_dir]="$(cd "$(dirname "$file")" && pwd)/alerts" [alerts_extra]=""
         [extra]=""
