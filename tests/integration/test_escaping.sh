@@ -79,7 +79,7 @@ case "$fields" in
 esac
 meas=$(influx_query kompos 'SHOW MEASUREMENTS' | tr '\n' ' ')
 bad=$(influx_query kompos 'SHOW MEASUREMENTS' |
-      grep -Evx 'drum|tank|site|sensor_fault|drum_stats|tank_stats|site_stats|hub|event' | tr '\n' '|')
+      grep -Evx 'drum|tank|site|sensor_fault|drum_stats|tank_stats|site_stats|hub|event|drum_state|tank_state|batch|alert|notification' | tr '\n' '|')
 if [ -z "$bad" ]; then ok "measurements: $meas"; else fail "unexpected measurements: $bad (all: $meas)"; fi
 
 if pid_running "$HUB_PID"; then ok "hub still running"; else fail "hub died"; fi
