@@ -83,7 +83,7 @@ run_valgrind_unit_suites() {
         n=$(( n + 1 ))
         t=$(now_ms)
         # from the test's folder, as ctest runs it (some suites write temp files there)
-        (cd "$dir/tests" && CK_FORK=no timeout -k 10 "${KOMPOS_VALGRIND_TIMEOUT:-1800}" \
+        (cd "$dir/tests" && CK_FORK=no KOMPOS_UNDER_VALGRIND=1 timeout -k 10 "${KOMPOS_VALGRIND_TIMEOUT:-1800}" \
             valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
             --suppressions="$KOMPOS_VALGRIND_SUPP" --log-file="$vlog/$name.log" "./$name" \
             >"$vlog/$name.out" 2>&1)

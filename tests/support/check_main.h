@@ -6,6 +6,16 @@
 #include <check.h>
 #include <stdlib.h>
 
+/* Loop counts of the long randomised checks: n, or n / 20 when the suite
+ * runs under valgrind (scripts/lib/sanitize.sh sets KOMPOS_UNDER_VALGRIND),
+ * which is 20 to 50 times slower; the normal and ASan runs keep all of n. */
+static inline long hub_test_iters(long n)
+{
+    const char *v = getenv("KOMPOS_UNDER_VALGRIND");
+
+    return v && v[0] && v[0] != '0' ? (n / 20 > 0 ? n / 20 : 1) : n;
+}
+
 #define HUB_CHECK_MAIN(suite_fn)                                  \
     int main(void)                                                \
     {                                                             \

@@ -720,7 +720,7 @@ START_TEST(test_double_random_bits)
     uint64_t seed = UINT64_C(0x9e3779b97f4a7c15);
     int done = 0;
 
-    while (done < 100000) {
+    while (done < hub_test_iters(100000)) {
         uint64_t bits = xorshift64(&seed);
         double v;
 
@@ -740,7 +740,7 @@ START_TEST(test_double_random_decimals)
     static const double p10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
     uint64_t seed = 12345;
 
-    for (int i = 0; i < 100000; i++) {
+    for (long i = 0; i < hub_test_iters(100000); i++) {
         uint64_t r = xorshift64(&seed);
         uint64_t m = r % (i % 3 == 0 ? UINT64_C(100000) : UINT64_C(1000000000000000));
         double v = (double)m / p10[(r >> 50) % 10];

@@ -797,7 +797,7 @@ START_TEST(fuzz_random_input)
         ck_assert_ptr_nonnull(s[i]);
     }
     int64_t ts = T0;
-    for (int n = 0; n < 200000; n++) {
+    for (long n = 0; n < hub_test_iters(200000); n++) {
         struct sfault *x = s[rng() % NF];
         uint64_t k = rng();
         double v = k % 7 == 0 ? specials[rng() % 10] : 50.0 + 20.0 * gauss();
