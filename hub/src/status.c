@@ -29,8 +29,8 @@ void status_health_init(struct status_health *hl)
 
 static int write_failed(long st)
 {
-    return st == 0 || st == 401 || st == 403 || st == 404 || st == 429 ||
-           st >= 500;
+    return st == 0 || (st >= 300 && st < 400) || st == 401 || st == 403 || st == 404 ||
+           st == 429 || st >= 500;
 }
 
 void status_note_write(struct status_health *hl, long http_status,
