@@ -1769,6 +1769,10 @@ int config_check_permissions(const struct hub_config *cfg, const char *path,
     n += check_mode(cfg->mqtt.tls_key_file, "mqtt.tls_key_file", warn, ctx);
     n += check_mode(cfg->influx.password_file, "influx.password_file", warn, ctx);
     n += check_mode(cfg->influx.token_file, "influx.token_file", warn, ctx);
+    n += check_mode(cfg->notify.webhook_token_file, "notify.webhook_token_file", warn, ctx);
+    n += check_mode(cfg->notify.twilio_token_file, "notify.twilio_token_file", warn, ctx);
+    n += check_mode(cfg->notify.whatsapp_token_file, "notify.whatsapp_token_file", warn, ctx);
+    n += check_mode(cfg->notify.fonnte_token_file, "notify.fonnte_token_file", warn, ctx);
     return n;
 }
 

@@ -1120,6 +1120,23 @@ START_TEST(permissions_of_every_secret_file)
     ck_assert_ptr_nonnull(strstr(r.msg[0], "(config file) has mode 0644"));
     ck_assert_ptr_nonnull(strstr(r.msg[2], "(mqtt.tls_key_file) has mode 0644"));
 
+    /* the gateway tokens of the alerts */
+    {
+        char fonnte[64], wa[64];
+
+        mode_file(fonnte, 0644);
+        mode_file(wa, 0600);
+        set_str(&c.notify.fonnte_token_file, fonnte);
+        set_str(&c.notify.whatsapp_token_file, wa);
+        memset(&r, 0, sizeof(r));
+        ck_assert_int_eq(config_check_permissions(&c, cfgf, record_warning, &r), 6);
+        ck_assert_ptr_nonnull(strstr(r.msg[5], "(notify.fonnte_token_file) has mode 0644"));
+        set_str(&c.notify.fonnte_token_file, "");
+        set_str(&c.notify.whatsapp_token_file, "");
+        unlink(fonnte);
+        unlink(wa);
+    }
+
     /* missing files, folders and "" are skipped: loading reports those */
     set_str(&c.mqtt.password_file, "/nonexistent/pw");
     set_str(&c.mqtt.tls_key_file, "/tmp");
