@@ -144,7 +144,7 @@ START_TEST(test_grow)
 
     ck_assert_ptr_nonnull(want);
     buf_init(&b, 0);
-    for (int i = 0; i < 100000; i++) {
+    for (long i = 0; i < hub_test_iters(100000); i++) {
         char c = (char)('a' + i % 26);
 
         want[i] = c;

@@ -554,7 +554,7 @@ START_TEST(test_deep_nesting)
     size_t n = 0;
 
     ck_assert_ptr_nonnull(objs);
-    for (int i = 0; i < 100000; i++) {
+    for (long i = 0; i < hub_test_iters(100000); i++) {
         memcpy(objs + n, "{\"a\":", 5);
         n += 5;
     }
@@ -609,7 +609,7 @@ START_TEST(test_garbage)
     struct message m;
     const char *reason;
 
-    for (int i = 0; i < 30000; i++) {
+    for (long i = 0; i < hub_test_iters(30000); i++) {
         size_t n;
 
         x ^= x << 13;

@@ -88,6 +88,9 @@ START_TEST(wrap_around_order)
                          n > cap ? 1 : 0);
         want_count = n < cap ? n : cap;
         ck_assert_uint_eq(ring_count(r), want_count);
+        /* under valgrind the whole order is checked after every 17th push only */
+        if (hub_test_iters(20) < 20 && n % 17 != 0 && n < 3 * cap)
+            continue;
         for (i = 0; i < want_count; i++) {
             s = get(r, i);
             ck_assert_msg(s.ts_ns == 1764295200000LL * MS + (int64_t)(n - i) * 1000 * MS,
