@@ -291,12 +291,12 @@ static long partial_count(const char *body)
     return p ? strtol(p + 8, NULL, 10) : -1;
 }
 
-/* influx_out.h: kept and retried (network, 429, 5xx; and 401, 403, 404,
+/* influx_out.h: kept and retried (network, 429, 5xx; and 3xx, 401, 403, 404,
  * which a person fixes). Keep in step with that header. */
 static int retried(long status)
 {
     return status == 0 || status == 429 || status >= 500 || status == 401 || status == 403 ||
-           status == 404;
+           status == 404 || (status >= 300 && status < 400);
 }
 
 static void settle(struct wctx *c, int st)
@@ -507,7 +507,11 @@ static void check_hub_line(const struct lp_parsed *p, void *ctx)
     static const char *const reasons[] = {
         "non_finite", "out_of_range", "ds18b20_power_on", "ds18b20_disconnected",
         "ts_future", "ts_too_old",
+        /* series checks (sfault.c, through compost.c) */
+        "spike", "rate", "step", "stuck", "displaced", "stale",
     };
+    static const char *const state_tags[] = { "batch", "id", "site", NULL };
+    static const char *const batch_tags[] = { "batch", "id", "kind", "site", NULL };
     static const char *const stats_fields[] = { "count", "last", "max", "mean", "min" };
     const struct lp_pfield *f;
     struct hctx *c = ctx;
@@ -532,6 +536,8 @@ static void check_hub_line(const struct lp_parsed *p, void *ctx)
         FUZZ_CHECK(ok, "sensor_fault: reason %s", p->tv[3]);
         f = p->nfields == 1 ? &p->f[0] : NULL;
         FUZZ_CHECK(f && ((strcmp(f->key, "value") == 0 && f->t == LP_P_FLOAT) ||
+                         (strcmp(f->key, "seen") == 0 && f->t == LP_P_BOOL &&
+                          strcmp(p->tv[3], "stale") == 0) ||
                          (strcmp(f->key, "raw") == 0 && f->t == LP_P_STR &&
                           (strcmp(f->s, "nan") == 0 || strcmp(f->s, "inf") == 0 ||
                            strcmp(f->s, "-inf") == 0))),
@@ -547,6 +553,15 @@ static void check_hub_line(const struct lp_parsed *p, void *ctx)
         }
         FUZZ_CHECK(field_of(p, "count")->i >= 1, "%s: count", p->meas);
         FUZZ_CHECK(field_of(p, "min")->f <= field_of(p, "max")->f, "%s: min > max", p->meas);
+    } else if (strcmp(p->meas, "drum_state") == 0 || strcmp(p->meas, "tank_state") == 0) {
+        FUZZ_CHECK(tags_are(p, state_tags), "%s: tags", p->meas);
+        f = field_of(p, "phase");
+        FUZZ_CHECK(f && f->t == LP_P_STR && f->s[0], "%s: phase", p->meas);
+        f = field_of(p, "phase_code");
+        FUZZ_CHECK(f && f->t == LP_P_INT && f->i >= 0 && f->i < 16, "%s: phase_code", p->meas);
+    } else if (strcmp(p->meas, "batch") == 0) {
+        FUZZ_CHECK(tags_are(p, batch_tags), "batch: tags");
+        FUZZ_CHECK(strcmp(p->tv[2], "drum") == 0 || strcmp(p->tv[2], "tank") == 0, "batch: kind");
     } else if (strcmp(p->meas, "event") == 0) {
         FUZZ_CHECK(tags_are(p, event_tags) || tags_are(p, event_m_tags), "event: tags");
         FUZZ_CHECK(p->nfields >= 1, "event: no field");
