@@ -57,7 +57,7 @@ run_asan_unit_suites() {
     ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     LSAN_OPTIONS="suppressions=$KOMPOS_LSAN_SUPP:print_suppressions=0" \
-        ctest --test-dir "$dir" -L unit --output-on-failure --timeout 600 >&2
+        KOMPOS_UNDER_VALGRIND=1 ctest --test-dir "$dir" -L unit --output-on-failure --timeout 600 >&2
     rc=$?
     if [ "$rc" -eq 0 ]; then ok "unit suites under ASan+UBSan"; else log "FAIL: unit suites under ASan+UBSan (ctest exit $rc)"; fi
     return "$rc"

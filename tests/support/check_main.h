@@ -7,8 +7,9 @@
 #include <stdlib.h>
 
 /* Loop counts of the long randomised checks: n, or n / 20 when the suite
- * runs under valgrind (scripts/lib/sanitize.sh sets KOMPOS_UNDER_VALGRIND),
- * which is 20 to 50 times slower; the normal and ASan runs keep all of n. */
+ * runs under valgrind or ASan (scripts/lib/sanitize.sh sets
+ * KOMPOS_UNDER_VALGRIND), which are 3 to 50 times slower and look for
+ * memory errors rather than rare values; the plain run keeps all of n. */
 static inline long hub_test_iters(long n)
 {
     const char *v = getenv("KOMPOS_UNDER_VALGRIND");
