@@ -23,6 +23,7 @@
 #include "notify_send.h"
 #include "outbox.h"
 #include "route.h"
+#include "series.h"
 #include "tank.h"
 
 #define NOTE_CACHE     256          /* recent notes kept to render texts     */
@@ -719,6 +720,46 @@ void alerting_feed_num(struct alerting *a, const char *site, const char *kind,
                        hub_mono_ms now)
 {
     alert_feed_num(a->eng, site, kind, id, field, v, ts_ns, now);
+}
+
+#define FAULT_WINDOW_NS (INT64_C(3600) * 1000000000)
+
+static int faults_in_hour(const struct series *s, int64_t ts_ns)
+{
+    int n = 0;
+
+    for (size_t i = 0; i < sizeof(s->faults_ts) / sizeof(s->faults_ts[0]); i++)
+        if (s->faults_ts[i] && s->faults_ts[i] <= ts_ns && ts_ns - s->faults_ts[i] < FAULT_WINDOW_NS)
+            n++;
+    return n;
+}
+
+void alerting_series_fault(struct alerting *a, struct series *s, int64_t ts_ns, int weight,
+                           hub_mono_ms now)
+{
+    const size_t cap = sizeof(s->faults_ts) / sizeof(s->faults_ts[0]);
+
+    for (int i = 0; i < weight; i++) {
+        s->faults_ts[s->faults_next % cap] = ts_ns;
+        s->faults_next = (s->faults_next + 1) % cap;
+    }
+    alert_feed_num(a->eng, s->site, s->kind, s->id, "sensor_faults_1h",
+                   (double)faults_in_hour(s, ts_ns), ts_ns, now);
+}
+
+void alerting_series_ok(struct alerting *a, struct series *s, int64_t ts_ns, hub_mono_ms now)
+{
+    const size_t cap = sizeof(s->faults_ts) / sizeof(s->faults_ts[0]);
+    int64_t newest = 0;
+
+    for (size_t i = 0; i < cap; i++)
+        if (s->faults_ts[i] > newest)
+            newest = s->faults_ts[i];
+    /* only series with a fault in the last two hours: the rule needs values to clear */
+    if (newest == 0 || ts_ns - newest > 2 * FAULT_WINDOW_NS)
+        return;
+    alert_feed_num(a->eng, s->site, s->kind, s->id, "sensor_faults_1h",
+                   (double)faults_in_hour(s, ts_ns), ts_ns, now);
 }
 
 void alerting_on_drum(void *ctx, const char *site, const char *id,

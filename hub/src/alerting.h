@@ -66,6 +66,15 @@ void alerting_on_drum(void *ctx, const char *site, const char *id,
 void alerting_on_tank(void *ctx, const char *site, const char *id,
                       const struct tank_metrics *m, int64_t ts_ns);
 
+/* A sensor fault of series s at reading time ts_ns (weight 1 for a
+ * rejected reading, 3 for a stuck or displaced probe), and an accepted
+ * reading of a series that had faults: both feed the rule field
+ * sensor_faults_1h (faults of that series in the hour before ts_ns). */
+struct series;
+void alerting_series_fault(struct alerting *a, struct series *s, int64_t ts_ns, int weight,
+                           hub_mono_ms now);
+void alerting_series_ok(struct alerting *a, struct series *s, int64_t ts_ns, hub_mono_ms now);
+
 /* Timers and the pipeline above. Returns ms until it needs a tick again. */
 hub_mono_ms alerting_tick(struct alerting *a, hub_mono_ms now, hub_real_ns wall);
 

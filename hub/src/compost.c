@@ -981,6 +981,8 @@ static void drain(struct compost *c, struct series *s, struct sfault *sf, double
         if (bit == SF_STALE)
             continue;   /* written by compost_check_stale() */
         write_series_fault(c, s, v, ts_ns, sfault_reason_name((enum sfault_reason)bit), now);
+        if (c->lis.flag)
+            c->lis.flag(c->lis.ctx, s, sfault_reason_name((enum sfault_reason)bit), ts_ns);
         LOG_WARN("compost", "%s %s/%s/%s: flagged %s: it no longer drives a phase change "
                  "on its own", s->site, s->kind, s->id, s->field,
                  sfault_reason_name((enum sfault_reason)bit));

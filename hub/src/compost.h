@@ -87,6 +87,8 @@ struct compost_listener {
                  const struct drum_metrics *m, int64_t ts_ns);
     void (*tank)(void *ctx, const char *site, const char *id,
                  const struct tank_metrics *m, int64_t ts_ns);
+    /* a series flagged stuck or displaced (reason), at reading time ts_ns */
+    void (*flag)(void *ctx, struct series *s, const char *reason, int64_t ts_ns);
     void *ctx;
 };
 void compost_set_listener(struct compost *c, const struct compost_listener *l);

@@ -96,6 +96,35 @@ static void on_writer_event(void *ctx, enum influx_event ev, uint32_t points,
     }
 }
 
+static void on_drum_advance(void *ctx, const char *site, const char *id,
+                            const struct drum_metrics *m, int64_t ts_ns)
+{
+    struct hub *h = ctx;
+
+    if (h->alerts)
+        alerting_on_drum(h->alerts, site, id, m, ts_ns);
+}
+
+static void on_tank_advance(void *ctx, const char *site, const char *id,
+                            const struct tank_metrics *m, int64_t ts_ns)
+{
+    struct hub *h = ctx;
+
+    if (h->alerts)
+        alerting_on_tank(h->alerts, site, id, m, ts_ns);
+}
+
+/* A stuck or displaced probe counts as three faults: the sensor-fault
+ * rule fires at once. */
+static void on_series_flag(void *ctx, struct series *s, const char *reason, int64_t ts_ns)
+{
+    struct hub *h = ctx;
+
+    (void)reason;
+    if (h->alerts)
+        alerting_series_fault(h->alerts, s, ts_ns, 3, h->now);
+}
+
 /* The alert rules see every drum and tank advance. */
 static void listen_compost(struct hub *h)
 {
@@ -105,9 +134,10 @@ static void listen_compost(struct hub *h)
         return;
     memset(&l, 0, sizeof(l));
     if (h->alerts) {
-        l.drum = alerting_on_drum;
-        l.tank = alerting_on_tank;
-        l.ctx = h->alerts;
+        l.drum = on_drum_advance;
+        l.tank = on_tank_advance;
+        l.flag = on_series_flag;
+        l.ctx = h;
     }
     compost_set_listener(h->comp, &l);
 }
@@ -415,6 +445,9 @@ static void write_fault(struct hub *h, const struct message *m,
         ts = wall > s->last_fault_ts_ns ? wall : s->last_fault_ts_ns + 1;
         s->last_fault_ts_ns = ts;
     }
+    if (h->alerts)
+        alerting_series_fault(h->alerts, s, m->has_ts && strncmp(reason, "ts_", 3) != 0
+                                            ? m->ts_ns : ts, 1, now);
     if (ratelog_due(&h->fault_log, now, &held))
         LOG_WARN("validate", "%s %s/%s/%s: %g rejected (%s)%s", m->site, m->kind,
                  m->id, field, v, reason,
@@ -583,9 +616,11 @@ static void handle_readings(struct hub *h, const struct message *m,
             write_stats(h, s, &closed, now);
         if (h->comp)
             compost_feed(h->comp, s, m->fields[i].value, ts, now);
-        if (h->alerts)
+        if (h->alerts) {
             alerting_feed_num(h->alerts, m->site, m->kind, m->id, m->fields[i].name,
                               m->fields[i].value, ts, now);
+            alerting_series_ok(h->alerts, s, ts, now);
+        }
     }
     if (h->comp)
         compost_after_message(h->comp, now);

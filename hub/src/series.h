@@ -30,6 +30,8 @@ struct series {
     double last_valid;          /* newest accepted value              */
     uint64_t accepted;          /* readings accepted                  */
     uint64_t rejected;          /* readings rejected (faults)         */
+    int64_t faults_ts[4];       /* reading times of the last 4 faults  */
+    unsigned faults_next;       /* (alert rule sensor_faults_1h)       */
     void *ext;                  /* owned by another module (the fault
                                    tracker of compost.c), or NULL    */
     void (*ext_free)(void *);   /* frees ext with the series         */

@@ -11,6 +11,8 @@
 #      working gateway it is delivered exactly once, and the alert does not fire again.
 #   C. Fonnte answers HTTP 200 with "status": false: never counted as sent.
 #   D. gammu-smsd: the outbox file appears with gammu's name pattern and the text.
+#   F. a DS18B20 probe that reads 85.0 three times within an hour: one SENSOR_FAULT_DS18B20
+#      message.
 #   E. acknowledgement: with reminders every 2 s, an SMS reply "OK <id>" handed to
 #      scripts/gammu-on-receive (as gammu-smsd's RunOnReceive would) stops them; the HTTP
 #      endpoint answers 404 for an unknown id and 405 for GET.
@@ -245,5 +247,23 @@ before=$(accepted "$GW_LOG" 'terlalu panas')
 sleep 5
 after=$(accepted "$GW_LOG" 'terlalu panas')
 check_eq "E: no reminder after the acknowledgement (messages 5 s later)" "$before" "$after"
+stop_hub 20
+
+# ---- F: a probe in trouble ---------------------------------------------------------------------------
+: >"$GW_LOG"
+hub_config "$KOMPOS_TMP/f.cfg" f "$SARI" "fonnte_base_url = \"http://127.0.0.1:$GW_PORT\";"
+start_hub "$KOMPOS_TMP/f.cfg" "$KOMPOS_TMP/hub_f.log"
+{
+    for i in 0 1 2 3 4 5 6 7 8 9; do
+        v=30.5
+        case $i in 2|5|8) v=85.0 ;; esac    # power-on resets, 85.0 exactly
+        printf '{"ts": %d, "temp_core_c": %s, "temp_mid_c": 30.1}\n' $(( T0 + i * 300000 )) "$v"
+    done
+} | mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -q 1 -t "kube/f/drum/6" -l
+got=$(wait_accepted "$GW_LOG" 1 'sensor suhu' 30)
+check_eq "F: a sensor-fault message after three 85.0 readings in an hour" 1 "$got"
+log "F: $(accepted_text "$GW_LOG" 6281234567001)"
+faults=$(influx_count kompos "SELECT count(alert_id) FROM alert WHERE site='f' AND rule='SENSOR_FAULT_DS18B20' AND state='firing'")
+check_eq "F: alert points SENSOR_FAULT_DS18B20 firing" 1 "$faults"
 stop_hub 20
 finish
