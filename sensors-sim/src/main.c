@@ -12,6 +12,7 @@
 #include "opts.h"
 #include "pub.h"
 #include "run.h"
+#include "scenario.h"
 
 static volatile sig_atomic_t stop_signals;
 
@@ -96,6 +97,10 @@ int main(int argc, char **argv)
         return 2;
     if (o.list_hostile)
         return list_hostile(&o);
+    if (o.list_scenarios) {
+        scn_list(stdout);
+        return 0;
+    }
     if (install_signals() != 0) {
         perror("kompos-sim: sigaction");
         return 1;
@@ -115,7 +120,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "kompos-sim: error: %s\n", err);
         return 1;
     }
-    rc = o.count_mode ? run_count(&o, p, &stop_signals) : run_stream(&o, p, &stop_signals);
+    rc = o.count_mode ? run_count(&o, p, &stop_signals)
+         : o.scenario ? run_scenario(&o, p, &stop_signals) : run_stream(&o, p, &stop_signals);
     pub_free(p);
     return rc;
 }

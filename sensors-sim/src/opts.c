@@ -79,7 +79,22 @@ static const struct optdef optdefs[] = {
     { "start-ms", T_I64, OFF(start_ms), 1, 9223372036853.0, NULL, M_STREAM, "MS",
       "simulated start time, Unix milliseconds", "now" },
     { "seed", T_I64, OFF(seed), 0, 9.0e18, NULL, M_STREAM, "N",
-      "random seed of the value model", NULL },
+      "random seed of the value model (the same seed gives the same messages)", NULL },
+    { "scenario", T_STR, OFF(scenario), 1, 31, NULL, M_STREAM, "NAME",
+      "a whole compost batch in simulated time with the physical model, operator events "
+      "and ground truth: normal, stall, overheat, too_dry, too_wet, sensor_faults, "
+      "tank_overflow, ferment_spoiled (see --list-scenarios). JSON payloads with \"ts\"; "
+      "defaults then: --interval 300, --speed 86400 (a day per second; max = unpaced), "
+      "--start-ms = now - --days, QoS 1", "none" },
+    { "days", T_DBL, OFF(days), 0.01, 3650, NULL, M_STREAM, "D",
+      "scenario length in simulated days", NULL },
+    { "truth", T_STR, OFF(truth), 1, 4095, NULL, M_STREAM, "FILE",
+      "write the scenario's ground truth (maturity day per drum, peak, litres drawn, the "
+      "injected faults) as JSON", "none" },
+    { "progress", T_FLAG, OFF(progress), 0, 0, NULL, M_STREAM, NULL,
+      "show the scenario's progress bar also when stderr is not a terminal", NULL },
+    { "list-scenarios", T_FLAG, OFF(list_scenarios), 0, 0, NULL, M_ANY, NULL,
+      "print the scenarios with one line each, then exit", NULL },
     /* count mode */
     { "count", T_I64, OFF(count), 0, 1e9, NULL, M_COUNT, "N",
       "count mode: publish exactly N good readings, wait for every ack, exit",
@@ -132,6 +147,9 @@ void opts_defaults(struct sim_opts *o)
     o->timeout_s = 120.0;
     o->quiet = 0;
     o->list_hostile = 0;
+    o->scenario = NULL;
+    o->days = 60.0;
+    o->truth = NULL;
 }
 
 /* Choice i of "a|b|c" into buf. Returns 0, or -1 if there is no such one. */
@@ -330,6 +348,11 @@ static int set_value(struct sim_opts *o, const struct optdef *d, const char *arg
         char *end;
         double v;
 
+        if (d->off == OFF(speed) && strcmp(arg, "max") == 0) {
+            o->speed_max = 1;
+            o->speed = 1e9;
+            return 0;
+        }
         errno = 0;
         v = strtod(arg, &end);
         if (errno != 0 || end == arg || *end != '\0' || !isfinite(v) || v < d->min ||
@@ -399,6 +422,42 @@ static int check(struct sim_opts *o, const int *given, FILE *err)
         fprintf(err, "kompos-sim: $%s is set but --username is not: connecting "
                 "anonymously\n", PASSWORD_ENV);
         o->password = NULL;
+    }
+    if (o->scenario) {
+        /* scenario defaults, unless given */
+        for (size_t i = 0; i < NOPTS; i++) {
+            if (given[i])
+                continue;
+            if (optdefs[i].off == OFF(interval_s))
+                o->interval_s = 300.0;
+            else if (optdefs[i].off == OFF(speed))
+                o->speed = 86400.0;
+        }
+        if (o->format != SIM_FMT_JSON) {
+            int fmt_given = 0;
+
+            for (size_t i = 0; i < NOPTS; i++)
+                if (given[i] && optdefs[i].off == OFF(format))
+                    fmt_given = 1;
+            if (fmt_given) {
+                fprintf(err, "kompos-sim: --scenario publishes JSON (with \"ts\"); "
+                        "--format number does not go with it\n");
+                rc = -1;
+            }
+            o->format = SIM_FMT_JSON;
+        }
+    } else {
+        for (size_t i = 0; i < NOPTS; i++) {
+            if (given[i] && (optdefs[i].off == OFF(days) || optdefs[i].off == OFF(truth) ||
+                             optdefs[i].off == OFF(progress))) {
+                fprintf(err, "kompos-sim: --%s needs --scenario\n", optdefs[i].name);
+                rc = -1;
+            }
+        }
+        if (o->speed_max) {
+            fprintf(err, "kompos-sim: --speed max needs --scenario\n");
+            rc = -1;
+        }
     }
     if (!o->count_mode && o->drums == 0 && o->tanks == 0 && !o->list_hostile)
         fprintf(err, "kompos-sim: no drums and no tanks: only the site ambient "

@@ -49,6 +49,13 @@ struct sim_opts {
     double timeout_s;
     int quiet;
     int list_hostile;           /* --list-hostile: print the list, exit */
+    /* scenario mode (continuous mode with --scenario) */
+    const char *scenario;       /* NULL: the simple continuous model    */
+    double days;                /* simulated days                       */
+    const char *truth;          /* ground truth JSON file, or NULL      */
+    int progress;               /* --progress: the bar also without a tty */
+    int list_scenarios;
+    int speed_max;              /* --speed max: unpaced                 */
     char client_id_buf[64];
 };
 

@@ -19,6 +19,9 @@ int run_stream(const struct sim_opts *o, struct pub *p, volatile sig_atomic_t *s
  * messages; ends with "published good=N hostile=H acked=A" on stderr. */
 int run_count(const struct sim_opts *o, struct pub *p, volatile sig_atomic_t *stop);
 
+/* Scenario mode (--scenario): run_scenario.c. */
+int run_scenario(const struct sim_opts *o, struct pub *p, volatile sig_atomic_t *stop);
+
 /* Wait until every published message is acknowledged, the deadline (mono
  * ns) passes, or a second signal arrives. Returns 1 if all were acked. */
 int run_drain(struct pub *p, int64_t deadline_ns, volatile sig_atomic_t *stop,
