@@ -640,10 +640,21 @@ static void close_hour(struct drum *d, int64_t h)
             s->mature_at = te;
         }
         break;
-    case DRUM_STALLED:
-        if (slope > p->unstall_rise_c_per_day)
+    case DRUM_STALLED: {
+        /* "delta_t rising > 3 C/day": today's 24 h mean delta-T against
+         * yesterday's. Day against day, so the daily cycle of the drum's
+         * lagged response to the air (a slope of several C/day within a
+         * day) cannot wake a stalled drum. */
+        struct winstat wprev;
+        double dprev;
+
+        window(d, h - 24, 24, &wprev);
+        dprev = wprev.core_mean - amb_or_ground(d, wprev.amb_mean);
+        if (wprev.core_hours >= 12 && w24.core_hours >= 12 &&
+            d24 - dprev > p->unstall_rise_c_per_day)
             unstall(d, te);
         break;
+    }
     default:
         break;
     }

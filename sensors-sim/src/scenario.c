@@ -208,7 +208,7 @@ static void add_fault(struct scn *s, int drum, int probe, int mode, double day, 
 
 static void setup_drum(struct scn *s, int i)
 {
-    static const double dt_normal[6] = { 30, 18, 26, 22, 33, 20 };
+    static const double dt_normal[6] = { 30, 18, 26, 22, 31, 20 };
     static const double tau_normal[6] = { 14, 24, 18, 28, 16, 30 };
     struct drum *d = &s->d[i];
     char day[16];
@@ -229,7 +229,7 @@ static void setup_drum(struct scn *s, int i)
         d->water = 0;
         break;
     case SCN_OVERHEAT:
-        d->dtmax = uni(s, 40, 44);
+        d->dtmax = uni(s, 37, 40);
         break;
     case SCN_TOO_DRY:
         d->w = uni(s, 46, 48);
@@ -437,8 +437,8 @@ static double probe_value(struct scn *s, int di, int p, double truth, int64_t no
             return f->value;
         case F_SPIKE:
             return q16(v + f->value);
-        case F_DISPLACED:
-            return q16(s->amb_lag + 0.3 * gauss(s));
+        case F_DISPLACED:       /* out of the pile: it reads the air around the drum */
+            return q16(s->amb_true + 0.3 * gauss(s));
         }
     }
     return v;
@@ -470,7 +470,8 @@ static void truth_hour(struct drum *d, int64_t now, double core, double amb, dou
             } else {
                 d->ok_since_ms = 0;
             }
-            if (!d->mature_ms && d->ok_since_ms && age_d >= 35.0 &&
+            /* a batch that never heated is stalled, not mature (the member must act) */
+            if (!d->mature_ms && d->ok_since_ms && age_d >= 35.0 && d->dtmax >= 8.0 &&
                 d->hour_ms - d->ok_since_ms >= 7 * DAY_MS && d->w <= 50.0)
                 d->mature_ms = d->hour_ms;
         }
