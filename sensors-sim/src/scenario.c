@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -280,7 +281,9 @@ static void setup_tank(struct scn *s, int i)
     t->ec0 = uni(s, 1.5, 2.5);
     t->dec = uni(s, 3, 5);
     t->spoil = s->kind == SCN_FERMENT_SPOILED && i == 0;
-    t->next_draw_ms = at_local(s, 16 + i * 0.5, 8.0 + uni(s, 0, 8));
+    /* POC is drawn from day 16 on; eco-enzyme needs three months, so nobody
+     * draws from it within a normal run */
+    t->next_draw_ms = i % 2 == 0 ? at_local(s, 16 + i * 0.5, 8.0 + uni(s, 0, 8)) : INT64_MAX;
     ymd(t->fill_ms[0], day, sizeof(day));
     snprintf(t->batch, sizeof(t->batch), "T%d-%s", i + 1, day);
 }
