@@ -253,6 +253,16 @@ static uint64_t protect_from(const struct influx_out *w)
     const struct batch *b;
 
     for (b = w->head; b; b = b->next) {
+        /* The batch being retried while InfluxDB is away stays in memory
+         * (it is in flight at every attempt, so the memory cap never
+         * evicts it). Protecting it would protect everything after it and
+         * let the spool grow past its cap for as long as InfluxDB is
+         * away; so it is not protected when it lies within one segment:
+         * if the cap drops that segment, memory still delivers the batch
+         * and its points are counted as rescued (influx_out_complete). */
+        if (b == w->inflight && !b->from_disk && w->sp && b->spool_end &&
+            b->spool_end <= spool_segment_end(w->sp, b->spool_start))
+            continue;
         if (!b->from_disk)
             return b->spool_start;
     }
@@ -518,6 +528,9 @@ void influx_out_complete(struct influx_out *w, const struct influx_result *res,
         }
         if (b->from_disk && w->sp && spool_head(w->sp) > b->spool_start)
             w->st.points_rescued += b->npoints;     /* its segment was dropped */
+        else if (!b->from_disk && w->sp && b->spool_end && !b->unspooled &&
+                 spool_head(w->sp) >= b->spool_end)
+            w->st.points_rescued += b->npoints;     /* likewise (see protect_from) */
         release(w, b, now);
         remove_batch(w, b);
     } else if (status == 413) {
