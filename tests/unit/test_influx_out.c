@@ -10,8 +10,9 @@
 #include "config.h"
 #include "hub_err.h"
 #include "influx_out.h"
+#include "spool.h"
 
-#define MAXREQ 64
+#define MAXREQ 256
 
 struct req {
     char url[1024];
@@ -322,6 +323,82 @@ START_TEST(redirects_are_retried)
 }
 END_TEST
 
+/* InfluxDB away, the first batch retried (in flight whenever readings come
+ * in, so the memory cap never evicts it), a small spool: the cap must still
+ * drop the oldest segments (the retried batch does not protect everything
+ * after it), and the accounting stays exact: written + (dropped by the
+ * spool - rescued from memory) == committed. */
+START_TEST(spool_cap_holds_while_the_head_batch_is_retried)
+{
+    struct spool_cfg sc;
+    struct spool_stats ss;
+    struct spool *sp;
+    struct influx_out_stats st;
+    char dir[] = "/tmp/test_influx_out_spool.XXXXXX", err[256], cmd[128];
+    hub_mono_ms now = 0;
+    int k = 0, guard, answered;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    memset(&sc, 0, sizeof(sc));
+    snprintf(sc.dir, sizeof(sc.dir), "%s", dir);
+    sc.max_bytes = 32 * 1024;
+    sc.segment_bytes = 8 * 1024;
+    sc.fsync_interval_ms = 100000;
+    sp = spool_open(&sc, err, sizeof(err));
+    ck_assert_msg(sp != NULL, "%s", err);
+    cfg.batch_size = 100;
+    cfg.max_queue_points = 300;
+    make();
+    influx_out_set_spool(w, sp);
+    for (k = 1; k <= 100; k++)
+        add_point(k, now);
+    ck_assert_int_eq(influx_out_sync(w, now), HUB_OK);
+    influx_out_tick(w, now);
+    ck_assert_int_eq(nreq, 1);                  /* batch 1 in flight */
+    /* 5,000 more points arrive while it is in flight (about 100 KiB) */
+    for (; k <= 5100; k++) {
+        add_point(k, now);
+        if (k % 50 == 0)
+            ck_assert_int_eq(influx_out_sync(w, now), HUB_OK);
+    }
+    ck_assert_int_eq(influx_out_sync(w, now), HUB_OK);
+    spool_get_stats(sp, &ss);
+    ck_assert_msg(ss.points_dropped > 0, "the cap dropped nothing (spool %llu bytes)",
+                  (unsigned long long)ss.bytes);
+    ck_assert_msg(ss.bytes <= sc.max_bytes + 2 * sc.segment_bytes,
+                  "spool %llu bytes, cap %llu", (unsigned long long)ss.bytes,
+                  (unsigned long long)sc.max_bytes);
+    /* InfluxDB answers 503 once, then everything is accepted */
+    answer(503, -1, "", now);
+    answered = nreq;
+    for (guard = 0; guard < 2000; guard++) {
+        now += 1000;
+        influx_out_tick(w, now);
+        while (answered < nreq) {
+            answered++;
+            answer(204, -1, "", now);
+        }
+        if (influx_out_idle(w) && stats().queued_points == 0 && !stats().replaying)
+            break;
+    }
+    ck_assert_int_lt(guard, 2000);
+    st = stats();
+    spool_get_stats(sp, &ss);
+    ck_assert_uint_eq(st.queued_points, 0);
+    ck_assert_uint_eq(st.points_dropped, 0);
+    ck_assert_msg(st.points_written + (ss.points_dropped - st.points_rescued) == 5100,
+                  "written %llu + spool dropped %llu - rescued %llu != 5100",
+                  (unsigned long long)st.points_written, (unsigned long long)ss.points_dropped,
+                  (unsigned long long)st.points_rescued);
+    ck_assert_uint_ge(st.points_rescued, 100);  /* batch 1 at least: its segment went */
+    influx_out_free(w);
+    w = NULL;
+    spool_close(sp);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(retry_after_is_honoured)
 {
     int i;
@@ -532,6 +609,7 @@ Suite *influx_out_suite(void)
     tcase_add_test(tc, backoff_is_capped);
     tcase_add_loop_test(tc, auth_and_missing_db_are_retried, 0, 3);
     tcase_add_loop_test(tc, redirects_are_retried, 0, 5);
+    tcase_add_test(tc, spool_cap_holds_while_the_head_batch_is_retried);
     tcase_add_test(tc, retry_after_is_honoured);
     tcase_add_test(tc, split_on_413);
     tcase_add_test(tc, single_point_413_is_dropped);
