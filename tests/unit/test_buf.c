@@ -143,15 +143,17 @@ START_TEST(test_grow)
     char *want = malloc(100001);
 
     ck_assert_ptr_nonnull(want);
+    long n = hub_test_iters(100000);
+
     buf_init(&b, 0);
-    for (long i = 0; i < hub_test_iters(100000); i++) {
+    for (long i = 0; i < n; i++) {
         char c = (char)('a' + i % 26);
 
         want[i] = c;
         ck_assert_int_eq(buf_append(&b, &c, 1), HUB_OK);
         ck_assert_int_eq(b.data[b.len], '\0');
     }
-    want[100000] = '\0';
+    want[n] = '\0';
     check_is(&b, want);
     free(want);
     buf_free(&b);
