@@ -3,7 +3,7 @@
 # test_alerts_overheat: the simulator's overheat scenario, through the real parts (mosquitto,
 # influxd, kompos-hub, kompos-sim, fake_gateway.py as Fonnte), gives each member on duty exactly
 # one "too hot" message and then exactly one "normal again" message; a member off duty gets
-# nothing. One drum, 14 simulated days at 12 simulated hours per second (the drum overheats
+# nothing. One drum, 14 simulated days at a simulated day per second (the drum overheats
 # around day 3 and cools a few days later), only the DRUM_OVERHEAT rule, no quiet hours.
 # shellcheck source-path=SCRIPTDIR
 set -u -o pipefail
@@ -44,7 +44,7 @@ write_hub_config "$KOMPOS_TMP/hub.cfg" site=overheat-hub client_id=kompos-hub-ov
 start_hub "$KOMPOS_TMP/hub.cfg" "$KOMPOS_TMP/hub.log"
 
 SIM_LOG="$KOMPOS_TMP/sim.log" SIM_TIMEOUT=120 run_sim --site "$SITE" --scenario overheat --days 14 \
-    --speed 43200 --seed 5 --drums 1 --tanks 0 --truth "$KOMPOS_TMP/truth.json" --quiet
+    --speed 86400 --seed 5 --drums 1 --tanks 0 --truth "$KOMPOS_TMP/truth.json" --quiet
 check_eq "kompos-sim --scenario overheat exit status" 0 "$?"
 hot=$("$PY" -c 'import json,sys; print(1 if json.load(open(sys.argv[1]))["drums"][0]["overheat"] else 0)' \
       "$KOMPOS_TMP/truth.json")
