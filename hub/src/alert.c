@@ -52,6 +52,8 @@ struct alert_engine {
     struct inst *inst;
     size_t max_inst, ninst;
     struct inst *table;         /* uthash head */
+    size_t free_hint;           /* where the search for a free slot starts */
+    size_t idle_cursor;         /* where the search for an idle one resumes */
     struct alert_note *q;
     size_t qcap, qhead, qlen;
     uint32_t next_id;
@@ -269,11 +271,34 @@ static void new_id(struct alert_engine *e, char *out, size_t size)
     out[1 + n] = '\0';
 }
 
+/* "<rule>\x1f<site>\x1f<kind>\x1f<obj>", each name cut as the old
+ * "%zu\x1f%.63s\x1f%.15s\x1f%.63s" did; built by hand: it runs for every
+ * value fed. */
 static void make_key(char *key, size_t rule, const char *site,
                      const char *kind, const char *obj)
 {
-    snprintf(key, KEY_MAX, "%zu\x1f%.63s\x1f%.15s\x1f%.63s", rule, site, kind,
-             obj);
+    char num[24];
+    size_t n = 0, k = 0, len;
+
+    do {
+        num[k++] = (char)('0' + rule % 10);
+        rule /= 10;
+    } while (rule && k < sizeof(num));
+    while (k && n < KEY_MAX - 1)
+        key[n++] = num[--k];
+#define PUT(str, max) do {                                        \
+        len = strnlen(str, max);                                  \
+        if (n + 1 + len < KEY_MAX) {                              \
+            key[n++] = '\x1f';                                    \
+            memcpy(key + n, str, len);                            \
+            n += len;                                             \
+        }                                                         \
+    } while (0)
+    PUT(site, 63);
+    PUT(kind, 15);
+    PUT(obj, 63);
+#undef PUT
+    key[n] = '\0';
 }
 
 static int inst_idle(const struct alert_engine *e, const struct inst *in)
@@ -295,20 +320,33 @@ static struct inst *inst_get(struct alert_engine *e, size_t rule,
     if (in || !create)
         return in;
     if (e->ninst < e->max_inst) {
-        for (i = 0; i < e->max_inst; i++)
+        /* from the hint on: slots fill in order, so this is O(1) amortised */
+        for (size_t n = 0; n < e->max_inst; n++) {
+            i = (e->free_hint + n) % e->max_inst;
             if (!e->inst[i].used) {
                 in = &e->inst[i];
+                e->free_hint = (i + 1) % e->max_inst;
                 break;
             }
+        }
     }
     if (!in) {
-        for (i = 0; i < e->max_inst; i++)
+        /* full: look for an idle instance to reuse, but at most 16 per
+         * call from a rotating cursor, so a site with more objects than
+         * alerts.max_instances costs bounded time per value, not a scan of
+         * the whole table */
+        for (size_t n = 0; n < 16 && n < e->max_inst; n++) {
+            i = (e->idle_cursor + n) % e->max_inst;
             if (e->inst[i].used && inst_idle(e, &e->inst[i])) {
                 in = &e->inst[i];
                 HASH_DEL(e->table, in);
                 e->ninst--;
+                e->idle_cursor = (i + 1) % e->max_inst;
                 break;
             }
+        }
+        if (!in)
+            e->idle_cursor = (e->idle_cursor + 16) % e->max_inst;
     }
     if (!in) {
         e->stats.instances_full++;
@@ -628,10 +666,7 @@ static void feed(struct alert_engine *e, const char *site, const char *kind,
         return;
     if (v->is_text ? !v->s : !isfinite(v->v))
         return;
-    if (v->is_text)
-        copy_str(gtext, sizeof(gtext), v->s);
-    else
-        snprintf(gtext, sizeof(gtext), "%g", v->v);
+    gtext[0] = '\0';           /* the guard's text, made when a guard needs it */
 
     for (i = 0; i < e->nrules; i++) {
         const struct alert_rule *r = &e->rules[i];
@@ -648,8 +683,15 @@ static void feed(struct alert_engine *e, const char *site, const char *kind,
         in = inst_get(e, i, site, kind, id, 1);
         if (!in)
             continue;
-        if (is_guard)
+        if (is_guard) {
+            if (!gtext[0]) {
+                if (v->is_text)
+                    copy_str(gtext, sizeof(gtext), v->s);
+                else
+                    snprintf(gtext, sizeof(gtext), "%g", v->v);
+            }
             in->guard = in_list(r->when_text, gtext);
+        }
         if (!is_value)
             continue;
         if (in->nodata) {

@@ -275,7 +275,7 @@ static const struct cfg_key keys[] = {
              "roles told about info alerts, comma-separated; \"*\" = every role"),
     K_STRBUF("alerts.roles_warn", alerts.roles_warn, "operator,ketua", "roles told about warn alerts"),
     K_STRBUF("alerts.roles_crit", alerts.roles_crit, "*", "roles told about crit alerts"),
-    K_INT("alerts.max_instances", alerts.max_instances, 16, 1000000, 4096,
+    K_INT("alerts.max_instances", alerts.max_instances, 16, 1000000, 1024,
           "alert instances (rule x drum/tank/sensor) tracked; more are counted and ignored"),
     K_GLIST(CFG_TEMPLATES, "alerts.templates", alerts.templates, alerts.ntemplates,
             "message texts that replace the built-in ones: ( { rule = \"DRUM_OVERHEAT\"; lang = \"id\"; "

@@ -179,7 +179,7 @@ struct hub_config {
         char roles_info[64];        /* "operator"                               */
         char roles_warn[64];        /* "operator,ketua"                         */
         char roles_crit[64];        /* "*"                                      */
-        int max_instances;          /* 4096                                     */
+        int max_instances;          /* 1024                                     */
         struct cfg_template *templates;
         size_t ntemplates;
     } alerts;
