@@ -25,6 +25,10 @@ struct batch {
     uint32_t synced_points;
     int unspooled;              /* 1 if a sync failed: memory only        */
     int from_disk;              /* read back from the spool               */
+    uint64_t cap_end;           /* its spool data is gone once the spool's
+                                   head reaches this (kept by a 413 split) */
+    int cap_dropped;            /* the spool's cap dropped (and counted) its
+                                   points while memory still holds them    */
 };
 
 struct influx_out {
@@ -49,6 +53,8 @@ struct influx_out {
     int unspooled;              /* batches in memory only (disk errors)  */
     uint64_t disk_points;       /* points of read-back batches in memory:
                                    at most one batch, outside the caps   */
+    hub_mono_ms disk_next_try;  /* backoff of a retried batch that went  */
+    int disk_attempts;          /* to disk: its read-back copy keeps it  */
     struct influx_out_stats st;
 };
 
@@ -188,6 +194,10 @@ static void drop_batch(struct influx_out *w, struct batch *b, uint32_t dropped,
                        long status, const char *why)
 {
     w->st.points_dropped += dropped;
+    /* the writer counts this batch (dropped or written) from here on; if
+     * the spool's cap had counted it too, take that count back */
+    if (b->cap_dropped)
+        w->st.points_rescued += b->npoints;
     if (dropped < b->npoints)
         w->st.points_written += b->npoints - dropped;
     emit(w, INFLUX_EV_DROPPED, dropped, status, why);
@@ -198,20 +208,30 @@ static void drop_batch(struct influx_out *w, struct batch *b, uint32_t dropped,
 static void enforce_cap(struct influx_out *w)
 {
     uint64_t hard = w->cfg.max_queue_points + w->cfg.max_queue_points / 4;
-    struct batch *victim;
+    struct batch *victim, *b;
+    int ahead;
 
     int evict = w->sp && !w->sync_failed && !w->unspooled;
 
     while (w->st.queued_points - w->disk_points >
            (evict ? w->cfg.max_queue_points : hard)) {
-        /* the oldest batch that is neither in flight nor ahead of the
-         * range still to be read back from disk (evicting that one would
-         * leave a hole between it and the range) */
+        /* the oldest batch that is neither in flight nor ahead of
+         * another batch that is ahead of the range still to be read back
+         * from disk (evicting that one would leave a hole between it and
+         * the range). The batch right before the range may go: the range
+         * then starts at it. That is the batch that was in flight (being
+         * retried) when the range began: kept in memory, it would protect
+         * the whole range from the spool's cap for as long as InfluxDB is
+         * away (and commits may stop before it is not in flight again, so
+         * influx_out_complete() evicts too). */
+        ahead = 0;
+        for (b = w->head; b && w->disk_pos < w->disk_end; b = b->next)
+            if (!b->from_disk && b->spool_start < w->disk_pos)
+                ahead++;        /* (two: the halves of a 413 split) */
         for (victim = w->head; victim; victim = victim->next) {
             if (victim == w->inflight || (w->sp && victim->from_disk))
                 continue;       /* at most one batch read back is held */
-            if (w->disk_pos < w->disk_end && victim->spool_end &&
-                victim->spool_end <= w->disk_pos)
+            if (ahead > 1 && victim->spool_start < w->disk_pos)
                 continue;
             break;
         }
@@ -220,8 +240,13 @@ static void enforce_cap(struct influx_out *w)
         if (evict && !victim->unspooled && victim->spool_end &&
             victim->synced == victim->lines.len) {
             /* it is on disk: let it go from memory, read it back later */
-            if (w->disk_pos >= w->disk_end)
+            if (w->disk_pos >= w->disk_end || victim->spool_start < w->disk_pos) {
                 w->disk_pos = victim->spool_start;
+                /* a batch waiting for its next attempt: its read-back
+                 * copy waits as long (no attempt without backoff) */
+                w->disk_next_try = victim->next_try;
+                w->disk_attempts = victim->attempts;
+            }
             if (victim->spool_end > w->disk_end)
                 w->disk_end = victim->spool_end;
             w->st.points_evicted += victim->npoints;
@@ -247,7 +272,9 @@ struct buf *influx_out_open(struct influx_out *w, hub_mono_ms now)
 
 /* Where the data held in memory for delivery begins: the first batch that
  * was not read back from disk (read-back batches never straddle a segment,
- * so if the cap drops theirs they are counted as rescued when written). */
+ * so if the cap drops theirs, all their points were counted as dropped by
+ * the spool and are counted back as rescued when the writer accounts for
+ * them: see mark_cap_dropped()). */
 static uint64_t protect_from(const struct influx_out *w)
 {
     const struct batch *b;
@@ -257,10 +284,14 @@ static uint64_t protect_from(const struct influx_out *w)
          * (it is in flight at every attempt, so the memory cap never
          * evicts it). Protecting it would protect everything after it and
          * let the spool grow past its cap for as long as InfluxDB is
-         * away; so it is not protected when it lies within one segment:
-         * if the cap drops that segment, memory still delivers the batch
-         * and its points are counted as rescued (influx_out_complete). */
-        if (b == w->inflight && !b->from_disk && w->sp && b->spool_end &&
+         * away; so it is not protected when it lies within one segment
+         * (all or none of its points are dropped then, so the count is
+         * exact): if the cap drops that segment, memory still delivers
+         * the batch and its points are counted as rescued. A batch over
+         * two segments stays protected (between attempts enforce_cap()
+         * moves it to disk like any other batch). */
+        if (b == w->inflight && !b->from_disk && !b->unspooled && w->sp &&
+            b->spool_end &&
             b->spool_end <= spool_segment_end(w->sp, b->spool_start))
             continue;
         if (!b->from_disk)
@@ -269,6 +300,26 @@ static uint64_t protect_from(const struct influx_out *w)
     if (w->open)
         return w->open->spool_start;
     return spool_tail(w->sp);
+}
+
+/* After an append (the only time the spool's cap drops segments): note
+ * the batches whose spool data the cap has just dropped and counted in
+ * its points_dropped. Only unprotected ones can be: read-back batches
+ * (one segment each) and the single-segment batch in flight, so a batch
+ * is either wholly dropped (the head passed its end) or not at all. When
+ * such a batch leaves memory counted by the writer (written, or dropped
+ * with a count), its points are added to points_rescued, so that the
+ * spool's points_dropped - points_rescued stays the exact net loss; when
+ * it leaves memory for the spool (evicted), the points are lost as
+ * counted. */
+static void mark_cap_dropped(struct influx_out *w)
+{
+    struct batch *b;
+    uint64_t head = spool_head(w->sp);
+
+    for (b = w->head; b; b = b->next)
+        if (!b->cap_dropped && b->cap_end && !b->unspooled && head >= b->cap_end)
+            b->cap_dropped = 1;
 }
 
 static void sync_open(struct influx_out *w, hub_mono_ms now)
@@ -289,7 +340,9 @@ static void sync_open(struct influx_out *w, hub_mono_ms now)
         w->st.spool_errors++;
     } else {
         b->spool_end = spool_tail(w->sp);
+        b->cap_end = b->spool_end;
         w->sync_failed = 0;
+        mark_cap_dropped(w);
     }
     b->synced = b->lines.len;
     b->synced_points = b->npoints;
@@ -322,8 +375,9 @@ static void load_replay(struct influx_out *w, hub_mono_ms now)
 
     if (!w->sp || w->disk_pos >= w->disk_end)
         return;
-    if (w->head && w->head->spool_end && w->head->spool_end <= w->disk_pos)
-        return;                 /* the head comes before the range */
+    if (w->head && (w->head->from_disk || w->head->spool_start < w->disk_pos))
+        return;                 /* one is held, or the head comes before
+                                   the range (or both halves of a split) */
     b = batch_new(now);
     if (!b)
         return;
@@ -341,8 +395,14 @@ static void load_replay(struct influx_out *w, hub_mono_ms now)
         start = spool_head(w->sp);
     b->npoints = n;
     b->from_disk = 1;
+    if (w->disk_next_try > now)
+        b->next_try = w->disk_next_try;
+    b->attempts = w->disk_attempts;
+    w->disk_next_try = 0;
+    w->disk_attempts = 0;
     b->spool_start = start;
     b->spool_end = w->disk_pos;
+    b->cap_end = b->spool_end;
     b->synced = b->lines.len;
     b->synced_points = n;
     b->next = w->head;
@@ -479,6 +539,8 @@ static int split_batch(struct influx_out *w, struct batch *b, hub_mono_ms now)
     nb->synced = nb->lines.len;
     nb->from_disk = b->from_disk;
     nb->unspooled = b->unspooled;
+    nb->cap_end = b->cap_end;   /* both halves go with the same segment */
+    nb->cap_dropped = b->cap_dropped;
     if (nb->unspooled)
         w->unspooled++;
     b->spool_end = 0;           /* released with the second half */
@@ -526,11 +588,8 @@ void influx_out_complete(struct influx_out *w, const struct influx_result *res,
             w->failing = 0;
             emit(w, INFLUX_EV_RECOVERED, b->npoints, status, NULL);
         }
-        if (b->from_disk && w->sp && spool_head(w->sp) > b->spool_start)
-            w->st.points_rescued += b->npoints;     /* its segment was dropped */
-        else if (!b->from_disk && w->sp && b->spool_end && !b->unspooled &&
-                 spool_head(w->sp) >= b->spool_end)
-            w->st.points_rescued += b->npoints;     /* likewise (see protect_from) */
+        if (b->cap_dropped)
+            w->st.points_rescued += b->npoints;     /* see mark_cap_dropped() */
         release(w, b, now);
         remove_batch(w, b);
     } else if (status == 413) {
@@ -576,6 +635,11 @@ void influx_out_complete(struct influx_out *w, const struct influx_result *res,
         else
             drop_batch(w, b, b->npoints, status, detail);
     }
+    /* the batch just answered is not in flight now: if memory is over its
+     * cap (readings came in while it was), it may go to disk like the
+     * others instead of protecting everything after it from the spool's
+     * cap until the next commit (there may be none for a long time) */
+    enforce_cap(w);
     try_send(w, now);
 }
 
@@ -608,6 +672,7 @@ void influx_out_flush_now(struct influx_out *w, hub_mono_ms now)
     struct batch *b;
 
     w->draining = 1;
+    w->disk_next_try = 0;       /* a read-back batch goes at once too */
     if (w->open && w->open->npoints > 0) {
         w->st.queued_bytes += w->open->lines.len;
         seal(w, now);

@@ -399,6 +399,239 @@ START_TEST(spool_cap_holds_while_the_head_batch_is_retried)
 }
 END_TEST
 
+/* Count the distinct points (values of v) in the bodies of the requests
+ * flagged in ok[]; fails on a point written twice. */
+static uint64_t distinct_points_in(const unsigned char *ok, int n, int maxk)
+{
+    unsigned char *seen = calloc((size_t)maxk + 1, 1);
+    const char *p;
+    uint64_t count = 0;
+    int i, k;
+
+    ck_assert_ptr_nonnull(seen);
+    for (i = 0; i < n; i++) {
+        if (!ok[i])
+            continue;
+        for (p = reqs[i].body; p && (p = strstr(p, "v=")) != NULL; p += 2) {
+            k = atoi(p + 2);
+            ck_assert_int_ge(k, 1);
+            ck_assert_int_le(k, maxk);
+            ck_assert_msg(!seen[k], "point %d written twice", k);
+            seen[k] = 1;
+            count++;
+        }
+    }
+    free(seen);
+    return count;
+}
+
+/* The batch being retried while InfluxDB is away must not keep the spool
+ * over its cap. It was in flight when memory first went over
+ * max_queue_points (so the memory cap skipped it and the range kept on
+ * disk began after it), then is answered with a failure and waits for its
+ * next attempt (not in flight) while 5,000 more points come in. It used to
+ * stay in memory for good (nothing evicted it: the next commits skipped it
+ * as "ahead of the disk range") and so protected every segment after it:
+ * the spool grew to ~100 KiB with a 32 KiB cap and dropped nothing.
+ *   _i = 0: the batch lies in one segment, answered 503 then 204;
+ *   _i = 1: the same, but answered 413 once it is back (split in halves);
+ *   _i = 2: 1 KiB segments, every batch straddles two of them.
+ * Then InfluxDB accepts everything: nothing is counted twice or missing,
+ * written + (spool dropped - rescued) == committed (5,500), and the points
+ * written are distinct. */
+START_TEST(spool_cap_holds_between_retries)
+{
+    static unsigned char ok[MAXREQ];
+    struct spool_cfg sc;
+    struct spool_stats ss;
+    struct spool *sp;
+    struct influx_out_stats st;
+    char dir[] = "/tmp/test_influx_out_spool.XXXXXX", err[256], cmd[128];
+    hub_mono_ms now = 0;
+    uint64_t mem_bytes;
+    int k, guard, answered, first;
+    const int total = 5500;
+
+    memset(ok, 0, sizeof(ok));
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    memset(&sc, 0, sizeof(sc));
+    snprintf(sc.dir, sizeof(sc.dir), "%s", dir);
+    sc.max_bytes = _i == 2 ? 8 * 1024 : 32 * 1024;
+    sc.segment_bytes = _i == 2 ? 1024 : 8 * 1024;
+    sc.fsync_interval_ms = 100000;
+    sp = spool_open(&sc, err, sizeof(err));
+    ck_assert_msg(sp != NULL, "%s", err);
+    cfg.batch_size = 100;
+    cfg.max_queue_points = 300;
+    cfg.retry_base_ms = 60000;      /* the whole burst fits in one backoff */
+    cfg.retry_max_ms = 60000;
+    make();
+    influx_out_set_spool(w, sp);
+    /* batch 1 (points 1..100, ~1.4 KiB in ten records) goes out */
+    for (k = 1; k <= 100; k++) {
+        add_point(k, now);
+        if (k % 10 == 0)
+            ck_assert_int_eq(influx_out_sync(w, now), HUB_OK);
+    }
+    influx_out_tick(w, now);
+    ck_assert_int_eq(nreq, 1);
+    /* 400 points while it is in flight: memory passes its cap of 300 and
+     * batches 2.. go to disk, batch 1 (in flight) stays */
+    for (; k <= 500; k++) {
+        add_point(k, now);
+        if (k % 10 == 0)
+            ck_assert_int_eq(influx_out_sync(w, now), HUB_OK);
+    }
+    ck_assert_uint_gt(stats().points_evicted, 0);
+    answer(503, -1, "", now);       /* retried in 30..60 s */
+    ck_assert_int_eq(nreq, 1);      /* waits: not in flight now */
+    /* 5,000 points during the backoff (~70 KiB) */
+    for (; k <= total; k++) {
+        add_point(k, now);
+        if (k % 10 == 0)
+            ck_assert_int_eq(influx_out_sync(w, now), HUB_OK);
+        if (k % 1000 == 0)
+            influx_out_tick(w, now += 10);
+    }
+    ck_assert_int_eq(nreq, 1);      /* no attempt in between */
+    spool_get_stats(sp, &ss);
+    st = stats();
+    ck_assert_msg(ss.points_dropped > 0, "the cap dropped nothing (spool %llu bytes)",
+                  (unsigned long long)ss.bytes);
+    /* spool.h: within the cap + one segment + what memory holds (and
+     * protects): at most max_queue_points + one batch */
+    mem_bytes = st.queued_bytes;
+    ck_assert_msg(ss.bytes <= sc.max_bytes + sc.segment_bytes + mem_bytes + 1024,
+                  "spool %llu bytes, cap %llu, memory %llu bytes",
+                  (unsigned long long)ss.bytes, (unsigned long long)sc.max_bytes,
+                  (unsigned long long)mem_bytes);
+    ck_assert_uint_le(st.queued_points - (st.replaying ? 100 : 0), 400);
+    /* InfluxDB is back */
+    now += 60000;
+    influx_out_tick(w, now);
+    answered = 1;
+    first = 1;
+    for (guard = 0; guard < 2000; guard++) {
+        while (answered < nreq) {
+            if (first && _i == 1) {
+                answer(413, -1, "request too large", now);
+            } else {
+                ok[answered] = 1;
+                answer(204, -1, "", now);
+            }
+            first = 0;
+            answered++;
+        }
+        if (influx_out_idle(w) && stats().queued_points == 0 && !stats().replaying)
+            break;
+        now += 1000;
+        influx_out_tick(w, now);
+    }
+    ck_assert_int_lt(guard, 2000);
+    st = stats();
+    spool_get_stats(sp, &ss);
+    ck_assert_uint_eq(st.queued_points, 0);
+    ck_assert_uint_eq(st.points_dropped, 0);
+    ck_assert_uint_eq(st.points_committed, (uint64_t)total);
+    ck_assert_uint_le(st.points_rescued, ss.points_dropped);
+    ck_assert_msg(st.points_written + (ss.points_dropped - st.points_rescued) ==
+                  (uint64_t)total,
+                  "written %llu + spool dropped %llu - rescued %llu != %d",
+                  (unsigned long long)st.points_written,
+                  (unsigned long long)ss.points_dropped,
+                  (unsigned long long)st.points_rescued, total);
+    ck_assert_uint_eq(distinct_points_in(ok, nreq, total), st.points_written);
+    ck_assert_uint_eq(ss.points_pending, 0);
+    influx_out_free(w);
+    w = NULL;
+    spool_close(sp);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* The batch in flight lies in one segment and is not protected: the cap
+ * drops its segment while it is out (counted by the spool), InfluxDB then
+ * answers 413 and the halves are written: both halves count as rescued
+ * (100 points), and written + net spool drops == committed. */
+START_TEST(split_of_a_rescued_batch_counts_both_halves)
+{
+    struct spool_cfg sc;
+    struct spool_stats ss;
+    struct spool *sp;
+    struct influx_out_stats st;
+    char dir[] = "/tmp/test_influx_out_spool.XXXXXX", err[256], cmd[128];
+    hub_mono_ms now = 0;
+    int k, guard, answered;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    memset(&sc, 0, sizeof(sc));
+    snprintf(sc.dir, sizeof(sc.dir), "%s", dir);
+    sc.max_bytes = 32 * 1024;
+    sc.segment_bytes = 8 * 1024;
+    sc.fsync_interval_ms = 100000;
+    sp = spool_open(&sc, err, sizeof(err));
+    ck_assert_msg(sp != NULL, "%s", err);
+    cfg.batch_size = 100;
+    cfg.max_queue_points = 300;
+    make();
+    influx_out_set_spool(w, sp);
+    for (k = 1; k <= 100; k++)
+        add_point(k, now);
+    ck_assert_int_eq(influx_out_sync(w, now), HUB_OK);
+    influx_out_tick(w, now);
+    ck_assert_int_eq(nreq, 1);
+    for (; k <= 5100; k++) {
+        add_point(k, now);
+        if (k % 50 == 0)
+            ck_assert_int_eq(influx_out_sync(w, now), HUB_OK);
+    }
+    spool_get_stats(sp, &ss);
+    ck_assert_uint_gt(ss.points_dropped, 0);
+    answer(413, -1, "", now);       /* split: the first half goes out */
+    ck_assert_int_eq(nreq, 2);
+    ck_assert_uint_eq(stats().splits, 1);
+    answered = 1;
+    for (guard = 0; guard < 2000; guard++) {
+        while (answered < nreq) {
+            answered++;
+            answer(204, -1, "", now);
+        }
+        if (influx_out_idle(w) && stats().queued_points == 0 && !stats().replaying)
+            break;
+        now += 1000;
+        influx_out_tick(w, now);
+    }
+    ck_assert_int_lt(guard, 2000);
+    ck_assert_str_eq(reqs[1].body, "m v=1 1\n" "m v=2 2\n" "m v=3 3\n" "m v=4 4\n"
+                     "m v=5 5\n" "m v=6 6\n" "m v=7 7\n" "m v=8 8\n" "m v=9 9\n"
+                     "m v=10 10\n" "m v=11 11\n" "m v=12 12\n" "m v=13 13\n"
+                     "m v=14 14\n" "m v=15 15\n" "m v=16 16\n" "m v=17 17\n"
+                     "m v=18 18\n" "m v=19 19\n" "m v=20 20\n" "m v=21 21\n"
+                     "m v=22 22\n" "m v=23 23\n" "m v=24 24\n" "m v=25 25\n"
+                     "m v=26 26\n" "m v=27 27\n" "m v=28 28\n" "m v=29 29\n"
+                     "m v=30 30\n" "m v=31 31\n" "m v=32 32\n" "m v=33 33\n"
+                     "m v=34 34\n" "m v=35 35\n" "m v=36 36\n" "m v=37 37\n"
+                     "m v=38 38\n" "m v=39 39\n" "m v=40 40\n" "m v=41 41\n"
+                     "m v=42 42\n" "m v=43 43\n" "m v=44 44\n" "m v=45 45\n"
+                     "m v=46 46\n" "m v=47 47\n" "m v=48 48\n" "m v=49 49\n"
+                     "m v=50 50\n");
+    st = stats();
+    spool_get_stats(sp, &ss);
+    ck_assert_uint_eq(st.points_dropped, 0);
+    ck_assert_uint_ge(st.points_rescued, 100);  /* both halves of batch 1 */
+    ck_assert_msg(st.points_written + (ss.points_dropped - st.points_rescued) == 5100,
+                  "written %llu + spool dropped %llu - rescued %llu != 5100",
+                  (unsigned long long)st.points_written, (unsigned long long)ss.points_dropped,
+                  (unsigned long long)st.points_rescued);
+    influx_out_free(w);
+    w = NULL;
+    spool_close(sp);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(retry_after_is_honoured)
 {
     int i;
@@ -610,6 +843,8 @@ Suite *influx_out_suite(void)
     tcase_add_loop_test(tc, auth_and_missing_db_are_retried, 0, 3);
     tcase_add_loop_test(tc, redirects_are_retried, 0, 5);
     tcase_add_test(tc, spool_cap_holds_while_the_head_batch_is_retried);
+    tcase_add_loop_test(tc, spool_cap_holds_between_retries, 0, 3);
+    tcase_add_test(tc, split_of_a_rescued_batch_counts_both_halves);
     tcase_add_test(tc, retry_after_is_honoured);
     tcase_add_test(tc, split_on_413);
     tcase_add_test(tc, single_point_413_is_dropped);
