@@ -106,7 +106,7 @@ struct qmsg {
 
 struct scn {
     int kind, nd, nt;
-    uint64_t rng;
+    uint64_t seed, rng;
     int64_t start_ms, interval_ms;
     uint64_t nticks, k;
     double days;
@@ -209,7 +209,7 @@ static void add_fault(struct scn *s, int drum, int probe, int mode, double day, 
 
 static void setup_drum(struct scn *s, int i)
 {
-    static const double dt_normal[6] = { 30, 18, 26, 22, 31, 20 };
+    static const double dt_normal[6] = { 28.5, 18, 26, 22, 29, 20 };
     static const double tau_normal[6] = { 14, 24, 18, 28, 16, 30 };
     struct drum *d = &s->d[i];
     char day[16];
@@ -307,6 +307,7 @@ struct scn *scn_new(int kind, uint64_t seed, int ndrums, int ntanks, int64_t sta
     s->kind = kind;
     s->nd = ndrums;
     s->nt = ntanks;
+    s->seed = seed;
     s->rng = seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL;
     if (!s->rng)
         s->rng = 1;
@@ -508,14 +509,14 @@ static void tick_drum(struct scn *s, int i, int64_t now)
     delta = drum_delta(d, day, now);
     /* moisture: dries with the heat; watered back in the first 20 days */
     d->w -= d->dry_k * (1.0 + delta / 10.0) * dt_d;
-    if (d->w < 0)
-        d->w = 0;
+    if (d->w < 25.0)
+        d->w = 25.0;
     if (d->water && d->w < 47.0 && day < 20.0) {
         d->w += 8.0;
         qadd(s, now, topic, "{\"ts\": %lld, \"event\": \"water\", \"litres\": 5.0, "
              "\"member\": \"sari\"}", (long long)now);
     }
-    mass = d->input_kg * (1.0 - 0.5 * (1.0 - exp(-day / 12.0)));
+    mass = d->input_kg * (1.0 - 0.55 * (1.0 - exp(-day / 12.0)));
     if (d->mature_ms && !d->harvest_ms && now >= d->mature_ms + 4 * DAY_MS) {
         d->harvest_ms = now;
         d->output_kg = round(mass * 10) / 10;
@@ -623,12 +624,12 @@ static void tick_tank(struct scn *s, int i, int64_t now)
         }
         qadd(s, now, topic, "{\"ts\": %lld, \"distance_cm\": %.1f, \"ph\": %.2f, "
              "\"ec_ms_cm\": %.2f, \"temp_liquid_c\": %.4f}", (long long)now,
-             SENSOR_CM - level + 0.3 * gauss(s), ph + 0.02 * gauss(s),
+             SENSOR_CM - level + 0.12 * gauss(s), ph + 0.02 * gauss(s),
              t->ec0 + t->dec * (1 - exp(-d / 3.0)) + 0.05 * gauss(s),
              q16(s->amb_lag + 1.0 + 0.1 * gauss(s)));
     } else {
         qadd(s, now, topic, "{\"ts\": %lld, \"distance_cm\": %.1f}", (long long)now,
-             SENSOR_CM - level + 0.3 * gauss(s));
+             SENSOR_CM - level + 0.12 * gauss(s));
     }
 }
 
@@ -680,9 +681,16 @@ static void jnum_or_null(FILE *f, int64_t v)
 
 int scn_write_truth(const struct scn *s, FILE *f, const char *site, uint64_t messages)
 {
-    fprintf(f, "{\"seed_note\": \"same seed, same messages\", \"scenario\": \"%s\", \"site\": \"%s\", "
+    fprintf(f, "{\"seed\": %llu, \"scenario\": \"%s\", \"site\": \"", (unsigned long long)s->seed,
+            names[s->kind]);
+    for (const char *c = site; *c; c++) {       /* --site may hold '"' */
+        if (*c == '"' || *c == '\\')
+            fputc('\\', f);
+        fputc(*c, f);
+    }
+    fprintf(f, "\", "
             "\"start_ts_ms\": %lld, \"days\": %.6g, \"interval_s\": %.6g, \"messages\": %llu,\n"
-            " \"drums\": [", names[s->kind], site, (long long)s->start_ms, s->days,
+            " \"drums\": [", (long long)s->start_ms, s->days,
             (double)s->interval_ms / 1000.0, (unsigned long long)messages);
     for (int i = 0; i < s->nd; i++) {
         const struct drum *d = &s->d[i];
